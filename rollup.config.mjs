@@ -1,0 +1,27 @@
+import typescript from '@rollup/plugin-typescript';
+import terser from '@rollup/plugin-terser';
+import resolve from '@rollup/plugin-node-resolve';
+
+// Property names that are private to the library and safe to shorten.
+const terserOptions = {
+  ecma: 2020,
+  compress: { passes: 3, pure_getters: true, unsafe_arrows: true },
+  mangle: true,
+  format: { comments: false },
+};
+
+export default [
+  // The IIFE the snippet loads from /js/firstparty.min.js.
+  {
+    input: 'src/iife.ts',
+    output: { file: 'dist/firstparty.min.js', format: 'iife', sourcemap: true, plugins: [terser(terserOptions)] },
+    plugins: [resolve(), typescript({ declaration: false, declarationDir: undefined, outDir: 'dist' })],
+  },
+  // The ES module for bundler users, with types.
+  {
+    input: 'src/index.ts',
+    output: { file: 'dist/firstparty.mjs', format: 'es', sourcemap: true },
+    external: ['idb-keyval'],
+    plugins: [typescript({ outDir: 'dist', declaration: true, declarationDir: 'dist' })],
+  },
+];

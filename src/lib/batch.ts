@@ -1,0 +1,63 @@
+import type { QueueRecord } from './queue';
+
+/**
+ * Browsers cap the bodies of `keepalive` fetches and `sendBeacon` at 64 KiB
+ * in flight per page (Fetch spec "keepalive", Chromium kMaxKeepaliveBodySize),
+ * so no batch may exceed it.
+ */
+export const KEEPALIVE_LIMIT = 65536;
+
+/** Room for `{"events":[…]}` and each event's `,"sent_at":"…"` suffix. */
+const ENVELOPE_BYTES = 16;
+const SENT_AT_BYTES = 40;
+
+/**
+ * UTF-8 byte length, counting each UTF-16 unit above U+07FF as 3 bytes:
+ * surrogate pairs are over-counted (6 instead of 4), which only errs on the
+ * safe side of a byte limit.
+ */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 0x7f) bytes += code > 0x7ff ? 2 : 1;
+  }
+  return bytes;
+}
+
+/** The size an event takes in a batch body. */
+export function recordBytes(record: QueueRecord): number {
+  return utf8Length(record[1]) + SENT_AT_BYTES;
+}
+
+/**
+ * Splits records, in order, into batches whose bodies stay within `maxBytes`
+ * and `maxEvents`. A single record over the limit gets a batch of its own (the
+ * caller drops it when even that cannot be sent).
+ */
+export function splitBatches(records: QueueRecord[], maxBytes: number, maxEvents = 500): QueueRecord[][] {
+  const batches: QueueRecord[][] = [];
+  let batch: QueueRecord[] = [];
+  let bytes = ENVELOPE_BYTES;
+  for (const record of records) {
+    const size = recordBytes(record);
+    if (batch.length && (bytes + size > maxBytes || batch.length >= maxEvents)) {
+      batches.push(batch);
+      batch = [];
+      bytes = ENVELOPE_BYTES;
+    }
+    batch.push(record);
+    bytes += size;
+  }
+  if (batch.length) batches.push(batch);
+  return batches;
+}
+
+/**
+ * The bulk request body `{"events":[…]}`. Stored events are JSON objects; each
+ * gets `sent_at` appended as it leaves, so a collector can correct a wrong
+ * client clock (`created_at` + (server time − `sent_at`)).
+ */
+export function batchBody(batch: QueueRecord[], sentAt: string): string {
+  return '{"events":[' + batch.map(([, json]) => json.slice(0, -1) + ',"sent_at":"' + sentAt + '"}').join(',') + ']}';
+}

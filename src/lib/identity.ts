@@ -1,0 +1,100 @@
+import { readCookie, writeCookie } from './cookies';
+import { lsGet, lsSet } from './storage';
+import { randomId } from './randomId';
+
+/** Cookie (and localStorage key) holding the profile ID; our choice, Firstparty documents none. */
+export const PROFILE_COOKIE = 'fpid';
+/** Cookie holding the session ID: the name Firstparty joins Sessions by. */
+export const SESSION_COOKIE = 'fsid';
+/** A profile cookie lives one year, refreshed on every visit. */
+const PROFILE_MAX_AGE = 31536000;
+/**
+ * Storage is read at most this often (and whenever the session looks expired):
+ * `document.cookie` is a synchronous IPC in Chromium (tens of µs), far too slow
+ * for every one of 1,000 `track()` calls in a loop, while 5 s is still short
+ * enough for a tab to notice a session another tab started or a `reset()`.
+ */
+const SYNC_EVERY_MS = 5000;
+
+/** Where IDs are kept: cookies + localStorage, localStorage only, or memory only. */
+export type IdentityStorage = 'cookie' | 'localStorage' | 'memory' | 'none';
+
+/** The visitor's IDs, kept across pages and tabs. */
+export interface Identity {
+  /** The profile ID (`PR` + 30 base-62 characters). */
+  profileId(): string;
+  /** The session ID for an event happening at `now`, renewing it after inactivity. */
+  sessionId(now?: number): string;
+  /** Replaces the profile ID (identify / setAnonymousId). */
+  setProfileId(id: string): void;
+  /** New profile and session IDs. */
+  reset(): void;
+}
+
+/**
+ * Creates the identity keeper. IDs are written to first-party cookies
+ * (profile: `fpid`, 1 year; session: `fsid`, expiring after `sessionTimeout`
+ * of inactivity) and mirrored in localStorage, so that either one surviving
+ * keeps the visitor; when both are refused they live in memory for the page.
+ * The session cookie's Max-Age slides with activity, which is what shares one
+ * session across tabs: any tab's activity keeps it alive for all of them.
+ */
+export function createIdentity(sessionTimeout: number, domain: string, storage: IdentityStorage = 'cookie'): Identity {
+  let profile = '';
+  let session = '';
+  let lastActivity = 0;
+  let lastSync = -Infinity;
+  const persistent = storage === 'cookie' || storage === 'localStorage';
+  const cookies = storage === 'cookie';
+
+  const readStored = (name: string): string | undefined =>
+    (cookies && readCookie(name)) || (persistent && lsGet(name)) || undefined;
+
+  function sync(now: number): void {
+    lastSync = now;
+    profile = readStored(PROFILE_COOKIE) || profile || randomId('PR');
+    // The localStorage mirror carries the time of last activity, since unlike
+    // a cookie it has no expiry of its own.
+    const [lsSession, lsTime] = ((persistent && lsGet(SESSION_COOKIE)) || '').split('.');
+    const stored =
+      (cookies && readCookie(SESSION_COOKIE)) ||
+      (lsSession && Math.abs(now - +lsTime) < sessionTimeout ? lsSession : '');
+    session = stored || (session && Math.abs(now - lastActivity) < sessionTimeout ? session : randomId('SE'));
+    lastActivity = now;
+    write(now);
+  }
+
+  function write(now: number): void {
+    if (cookies) {
+      writeCookie(PROFILE_COOKIE, profile, PROFILE_MAX_AGE, domain);
+      writeCookie(SESSION_COOKIE, session, Math.round(sessionTimeout / 1000), domain);
+    }
+    if (persistent) {
+      lsSet(PROFILE_COOKIE, profile);
+      lsSet(SESSION_COOKIE, session + '.' + now);
+    }
+  }
+
+  return {
+    profileId() {
+      if (!profile) sync(Date.now());
+      return profile;
+    },
+    sessionId(now = Date.now()) {
+      // Math.abs: a clock that jumped backwards must not keep a session forever.
+      if (Math.abs(now - lastSync) > SYNC_EVERY_MS || Math.abs(now - lastActivity) >= sessionTimeout) sync(now);
+      else lastActivity = now;
+      return session;
+    },
+    setProfileId(id) {
+      profile = id;
+      write(Date.now());
+    },
+    reset() {
+      profile = randomId('PR');
+      session = randomId('SE');
+      lastActivity = Date.now();
+      write(lastActivity);
+    },
+  };
+}

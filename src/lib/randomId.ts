@@ -1,0 +1,18 @@
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * A random base-62 ID: `prefix` followed by `length` characters drawn from
+ * `crypto.getRandomValues` (30 characters ≈ 178 bits, so collisions are not a
+ * practical concern). Bytes ≥ 248 are discarded so that `% 62` stays unbiased.
+ * `crypto.randomUUID` is not used: it exists only in secure contexts, and many
+ * sites still serve pages over plain http.
+ */
+export function randomId(prefix: string, length = 30): string {
+  let id = prefix;
+  while (id.length < prefix.length + length) {
+    for (const byte of crypto.getRandomValues(new Uint8Array(length))) {
+      if (byte < 248 && id.length < prefix.length + length) id += ALPHABET[byte % 62];
+    }
+  }
+  return id;
+}

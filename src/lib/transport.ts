@@ -1,0 +1,45 @@
+import { retryAfterMs } from './backoff';
+
+/** What became of one request. `status` 0 means a network error. */
+export interface SendResult {
+  status: number;
+  /** Delay asked for by `Retry-After`, in ms (0 when none). */
+  retryAfter: number;
+}
+
+/**
+ * POSTs a JSON body with `fetch`. `keepalive` lets the request finish if the
+ * page goes away while it is in flight; it is only allowed up to 64 KiB, which
+ * every batch respects. `credentials: 'include'` sends the collector's own
+ * cookies (Firstparty's `fsid`), as `sendBeacon` does anyway.
+ * `fetchImpl` is the seam tests swap.
+ */
+export async function post(url: string, body: string, fetchImpl: typeof fetch = fetch): Promise<SendResult> {
+  try {
+    const response = await fetchImpl(url, {
+      method: 'POST',
+      body,
+      keepalive: true,
+      credentials: 'include',
+      headers: { 'Content-Type': 'application/json' },
+    });
+    return { status: response.status, retryAfter: retryAfterMs(response.headers.get('Retry-After')) };
+  } catch {
+    return { status: 0, retryAfter: 0 };
+  }
+}
+
+/**
+ * Hands a body to `navigator.sendBeacon` as the page goes away. Returns false
+ * when the browser refuses it (no API, over its 64 KiB quota, or a throwing
+ * implementation): those events stay queued for the next visit.
+ * The Blob's `application/json` type makes a cross-origin beacon a CORS
+ * request with a preflight, which Chromium sends (checked in the browser suite).
+ */
+export function beacon(url: string, body: string): boolean {
+  try {
+    return navigator.sendBeacon(url, new Blob([body], { type: 'application/json' }));
+  } catch {
+    return false;
+  }
+}
