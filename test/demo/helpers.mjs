@@ -1,0 +1,83 @@
+// Shared by the demo tests: temp data dirs, a collector on a free port, and
+// small request helpers. Not a test file itself (no .test. in the name).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import { createCollector } from '../../demo/collector.mjs';
+
+export const KEY = 'demo-write-key-01';
+
+const made = [];
+
+/** A fresh temp directory, removed by cleanup(). */
+export function tempDir(prefix = 'fp-demo-') {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+export function cleanupDirs() {
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** A collector listening on a free 127.0.0.1 port. */
+export async function startCollector(options = {}) {
+  const collector = createCollector({ dataDir: tempDir(), ...options });
+  const server = await collector.listen(0);
+  return { collector, ...server };
+}
+
+/** A valid event with a unique event_id. */
+let n = 0;
+export function ev(overrides = {}) {
+  n += 1;
+  return {
+    write_key: KEY,
+    name: `Test Event ${n}`,
+    event_id: `EV-test-${process.pid}-${Date.now()}-${n}`,
+    profile_id: 'PR123456789012345678901234567890',
+    session_id: 'SE123456789012345678901234567890',
+    properties: { n },
+    context: { page: { path: '/' } },
+    created_at: new Date().toISOString(),
+    ...overrides,
+  };
+}
+
+/** POST JSON (or a raw string) to `url + path`. */
+export async function post(url, route, body, headers = {}) {
+  const res = await fetch(url + route, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json;
+  try { json = JSON.parse(text); } catch { json = undefined; }
+  return { res, status: res.status, headers: res.headers, text, json };
+}
+
+/** A raw HTTP request (lets a test omit Content-Type entirely, or use any method). */
+export function raw(url, { method = 'POST', route = '/events/track', headers = {}, body = '' } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url + route, { method, headers }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Resolve once `predicate()` is true, checking whenever the collector changes. */
+export function until(collector, predicate, what = 'condition', timeoutMs = 10_000) {
+  return new Promise((resolve, reject) => {
+    if (predicate()) return resolve();
+    const timer = setTimeout(() => { off(); reject(new Error(`timed out waiting for ${what}`)); }, timeoutMs);
+    const off = collector.subscribe(() => {
+      if (predicate()) { clearTimeout(timer); off(); resolve(); }
+    });
+  });
+}

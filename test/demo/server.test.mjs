@@ -1,0 +1,166 @@
+// @vitest-environment node
+// `npm start`'s server: started on a free port, it serves the demo page with
+// the snippet inlined, the built script, the collector, a second origin and
+// the page's demo API.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT } from '../../demo/collector.mjs';
+import { SNIPPET_PLACEHOLDER, startDemoServer } from '../../demo/server.mjs';
+import { cleanupDirs, ev, post, tempDir, until } from './helpers.mjs';
+
+const DIST_SCRIPT = path.join(REPO_ROOT, 'dist', 'firstparty.min.js');
+const DIST_SNIPPET = path.join(REPO_ROOT, 'dist', 'snippet.min.js');
+
+let demo;
+let base; // http://127.0.0.1:PORT (no trailing slash)
+beforeAll(async () => {
+  demo = await startDemoServer({ port: 0, dataDir: tempDir() });
+  base = demo.url.replace(/\/$/, '');
+});
+afterAll(async () => {
+  await demo?.close();
+  cleanupDirs();
+});
+
+describe('startDemoServer', () => {
+  it('listens on a free port and reports its URLs', () => {
+    expect(demo.port).toBeGreaterThan(0);
+    expect(demo.url).toBe(`http://127.0.0.1:${demo.port}/`);
+    expect(demo.secondUrl).toMatch(/^http:\/\/localhost:\d+\/$/);
+    expect(demo.secondPort).not.toBe(demo.port);
+  });
+
+  it('serves the page with the snippet inlined and load() pointing at itself', async () => {
+    const r = await fetch(demo.url);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await r.text();
+    expect(html).not.toContain(SNIPPET_PLACEHOLDER);
+    expect(html).toContain(`firstparty.load("demo-write-key-01", "${base}", {"pageviews":"history"}); firstparty.page();`);
+    if (fs.existsSync(DIST_SNIPPET)) {
+      const snippet = fs.readFileSync(DIST_SNIPPET, 'utf8').trim();
+      // Inlined verbatim apart from `</script` escaping.
+      expect(html).toContain(snippet.replace(/<\/(script)/gi, '<\\/$1').slice(0, 200));
+      expect(html).not.toContain('FALLBACK STUB');
+    } else {
+      expect(html).toContain('FALLBACK STUB');
+    }
+    expect(html).toContain(`data-collector="${base}"`);
+    expect(html).toContain('src="/demo.js"');
+  });
+
+  it('serves the built script (npm run build must have run)', async () => {
+    if (!fs.existsSync(DIST_SCRIPT)) {
+      throw new Error('dist/firstparty.min.js is missing: run `npm run build` first (`npm test` does it before vitest).');
+    }
+    const r = await fetch(`${base}/js/firstparty.min.js`);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect(Buffer.from(await r.arrayBuffer()).equals(fs.readFileSync(DIST_SCRIPT))).toBe(true);
+  });
+
+  it('serves the page assets and SPA routes', async () => {
+    for (const [route, type] of [['/demo.js', /javascript/], ['/demo.css', /text\/css/], ['/spa/pricing', /text\/html/]]) {
+      const r = await fetch(base + route);
+      expect(r.status, route).toBe(200);
+      expect(r.headers.get('content-type'), route).toMatch(type);
+    }
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+  });
+
+  it('takes page options from the query string, ignoring unsafe values', async () => {
+    const pending = await (await fetch(`${base}/?consent=pending&pageviews=false&write_key=other-key`)).text();
+    expect(pending).toContain(`firstparty.load("other-key", "${base}", {"pageviews":false,"consent":"pending"})`);
+    const hostile = await (await fetch(`${base}/?write_key=${encodeURIComponent('"</script><script>alert(1)')}`)).text();
+    expect(hostile).toContain('firstparty.load("demo-write-key-01"');
+    expect(hostile).not.toContain('alert(1)');
+  });
+
+  it('serves the same page on a second origin, posting to the first', async () => {
+    const r = await fetch(demo.secondUrl);
+    expect(r.status).toBe(200);
+    const html = await r.text();
+    expect(html).toContain(`firstparty.load("demo-write-key-01", "${base}"`);
+    expect(html).toContain(`data-page-origin="${demo.secondUrl.replace(/\/$/, '')}"`);
+    // The second origin is only a page host: no collector there.
+    expect((await fetch(`${demo.secondUrl}events/track`, { method: 'POST', body: '{}' })).status).toBe(404);
+  });
+
+  it('runs the collector: an event posted from the second origin is stored and CORS-answered', async () => {
+    const origin = demo.secondUrl.replace(/\/$/, '');
+    const pre = await fetch(`${base}/events/track/bulk`, {
+      method: 'OPTIONS',
+      headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
+    });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe(origin);
+    const event = ev();
+    const r = await post(base, '/events/track/bulk', { events: [event] }, { Origin: origin });
+    expect(r.json.accepted).toBe(1);
+    expect(r.headers.get('access-control-allow-origin')).toBe(origin);
+    expect(demo.collector.events().at(-1).event.event_id).toBe(event.event_id);
+  });
+});
+
+describe('demo API', () => {
+  it('GET /demo/events lists events newest first, duplicates and rejected items, after `since`', async () => {
+    demo.collector.clear();
+    const a = ev({ name: 'First' });
+    const b = ev({ name: 'Second' });
+    await post(base, '/events/track/bulk', { events: [a, b, a, ev({ name: 7 })] });
+    const all = await (await fetch(`${base}/demo/events`)).json();
+    expect(all.events.map((e) => e.event.name)).toEqual(['Second', 'First']);
+    expect(all.duplicates.map((d) => d.event_id)).toEqual([a.event_id]);
+    expect(all.rejected.map((x) => x.reason)).toEqual(['name_not_string']);
+    expect(all.counts).toMatchObject({ events: 2, duplicates: 1, rejected: 1 });
+
+    const since = all.events[0].seq;
+    const c = ev({ name: 'Third' });
+    await post(base, '/events/track', c);
+    const later = await (await fetch(`${base}/demo/events?since=${since}`)).json();
+    expect(later.events.map((e) => e.event.name)).toEqual(['Third']);
+  });
+
+  it('POST /demo/fault sets the switch, POST /demo/clear empties the collector', async () => {
+    const set = await post(base, '/demo/fault', { mode: '503', count: 2, retryAfter: 3 });
+    expect(set.json.fault).toEqual({ mode: '503', remaining: 2, retryAfter: 3 });
+    expect((await post(base, '/events/track', ev())).status).toBe(503);
+    const off = await post(base, '/demo/fault', { mode: 'off' });
+    expect(off.json.fault.mode).toBe('off');
+    expect((await post(base, '/events/track', ev())).status).toBe(200);
+    const bad = await post(base, '/demo/fault', { mode: 'meltdown' });
+    expect(bad.status).toBe(400);
+
+    expect(demo.collector.events().length).toBeGreaterThan(0);
+    const cleared = await post(base, '/demo/clear', {});
+    expect(cleared.status).toBe(200);
+    expect(demo.collector.events()).toEqual([]);
+  });
+
+  it('GET /demo/stream sends a snapshot, then each new event', async () => {
+    demo.collector.clear();
+    const controller = new AbortController();
+    const res = await fetch(`${base}/demo/stream`, { signal: controller.signal, headers: { Origin: 'http://localhost:1' } });
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(res.headers.get('access-control-allow-origin')).toBe('http://localhost:1');
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const readUntil = async (needle) => {
+      while (!text.includes(needle)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stream ended before ${needle}`);
+        text += decoder.decode(value, { stream: true });
+      }
+    };
+    await readUntil('event: snapshot');
+    const event = ev({ name: 'Streamed <b>live</b>' });
+    await post(base, '/events/track', event);
+    await readUntil(event.event_id);
+    const block = text.split('\n\n').find((b) => b.includes(event.event_id));
+    expect(block.startsWith('event: event\ndata: ')).toBe(true);
+    expect(JSON.parse(block.split('data: ')[1]).event.name).toBe('Streamed <b>live</b>');
+    controller.abort();
+  });
+});
