@@ -11,6 +11,20 @@ const terserOptions = {
 };
 
 export default [
+  // The snippet pasted into pages (no imports; ES output adds no wrapper), with
+  // and without the fast-bounce beacon fallback.
+  ...[
+    ['dist/snippet.min.js', true],
+    ['dist/snippet-lite.min.js', false],
+  ].map(([file, fallback]) => ({
+    input: 'src/snippet/snippet.ts',
+    output: {
+      file,
+      format: 'es',
+      plugins: [terser({ ...terserOptions, toplevel: true, compress: { ...terserOptions.compress, global_defs: { BOUNCE_FALLBACK: fallback } } })],
+    },
+    plugins: [typescript({ declaration: false, declarationDir: undefined, outDir: 'dist' })],
+  })),
   // The IIFE the snippet loads from /js/firstparty.min.js.
   {
     input: 'src/iife.ts',

@@ -1,6 +1,6 @@
 import { backoff } from './lib/backoff';
 import { batchBody, KEEPALIVE_LIMIT, recordBytes, splitBatches, utf8Length } from './lib/batch';
-import { captureContext, type EventContext, type PageSnapshot } from './lib/context';
+import { captureContext, pageSnapshot, type EventContext, type PageSnapshot } from './lib/context';
 import { topDomain } from './lib/cookies';
 import { createEmitter, type Handler } from './lib/emitter';
 import { createIdentity, type Identity } from './lib/identity';
@@ -8,10 +8,13 @@ import { holdTabLock, liveTabs, withFlushLock } from './lib/locks';
 import { debug, logState, warn } from './lib/log';
 import { onPageHide } from './lib/onPageHide';
 import { DEFAULTS, endpointFor, resolveOptions, type FirstpartyOptions, type ResolvedOptions } from './lib/options';
-import { createQueue, type EventStore, type QueueRecord } from './lib/queue';
+import { createQueue, memoryStore, type EventStore, type QueueRecord } from './lib/queue';
 import { randomId } from './lib/randomId';
 import { toJson } from './lib/toJson';
 import { beacon, post, type SendResult } from './lib/transport';
+import { bindElements, forElement, type Elements, type PerElement } from './lib/bindElements';
+import { hasPrivacySignal, isOptedOut, setOptedOut } from './lib/privacy';
+import { watchHistory } from './lib/watchHistory';
 import { VERSION } from './version';
 
 /** An event as it is sent to `/events/track/bulk` (plus `sent_at`, added as it leaves). */
@@ -42,25 +45,83 @@ export interface Dependencies {
   sendBeacon?: (url: string, body: string) => boolean;
 }
 
+/** Properties or traits: a plain object of JSON-able values. */
+export type Properties = Record<string, unknown>;
+
+/**
+ * A source middleware sees each event before it is queued and calls `next`
+ * with it (changed or not) to let it through; not calling `next`, or calling
+ * it with `null`, drops the event. `payload.obj` is the event too, so
+ * middlewares written for Segment's analytics.js work unchanged.
+ */
+export type SourceMiddleware = (context: { payload: FirstpartyEvent & { obj: FirstpartyEvent }; next: (event: FirstpartyEvent | null) => void }) => void;
+
 /** The public API, the same on `window.firstparty` and from `createFirstparty()`. */
 export interface Firstparty {
+  /** Starts tracking: `host` is the collection Domain (`fp.example.com`), or an origin with a scheme. */
   load(writeKey: string, host: string, options?: FirstpartyOptions): void;
-  track(name: string, properties?: Record<string, unknown>, options?: unknown, callback?: () => void): void;
+  /** Records an event; `callback` runs once it is stored. */
+  track(name: string, properties?: Properties, options?: unknown, callback?: () => void): void;
+  /** Records `Page Viewed` with the page fields: `page()`, `page(name)`, `page(category, name, properties)`. */
+  page(...args: unknown[]): void;
+  /** The same as `page()` (Firstparty's older name). */
+  pageview(...args: unknown[]): void;
+  /** Sets (or keeps) the profile ID and records `Profile Identified` with the traits. */
+  identify(profileId?: string | Properties, traits?: Properties, options?: unknown, callback?: () => void): void;
+  /** Records `Group Identified` with `group_id` and the traits. */
+  group(groupId: string, traits?: Properties, options?: unknown, callback?: () => void): void;
+  /** Records `Profile Aliased` (`previous_id` → `new_id`) and continues as `newId`. */
+  alias(newId: string, previousId?: string, options?: unknown, callback?: () => void): void;
+  /** Replaces the profile ID without recording anything. */
+  setAnonymousId(id?: string): string | undefined;
+  /** New profile and session IDs (e.g. at log-out); queued events are kept. */
+  reset(): void;
+  /** Runs `callback` once the library is loaded. */
+  ready(callback: () => void): void;
+  /** Sends whatever is queued now; resolves when this attempt is over. */
   flush(): Promise<void>;
   getProfileId(): string | undefined;
   getSessionId(): string | undefined;
-  reset(): void;
+  /** Console logging of every event and decision (`debug(false)` stops it). */
   debug(on?: boolean): void;
+  /** Listens to the library's own events: `track`, `sent`, `failed`, `dropped`, `ready`. */
   on(name: string, handler: Handler): void;
   once(name: string, handler: Handler): void;
   off(name: string, handler?: Handler): void;
-  /** Stops timers and listeners (tests, or a page tearing the library down). Queued events stay queued. */
+  /** Adds a function that may change or drop each event before it is queued (e.g. to strip PII). */
+  addSourceMiddleware(middleware: SourceMiddleware): void;
+  /** Accepted for compatibility; there are no integrations to apply it to. */
+  addIntegrationMiddleware(middleware: unknown): void;
+  /** Accepted for compatibility; there are no destinations to apply it to. */
+  addDestinationMiddleware(integration: unknown, middleware?: unknown): void;
+  /** Tracks clicks on links or other elements. */
+  trackLink(elements: Elements, name: PerElement<string>, properties?: PerElement<Properties>): void;
+  trackClick(elements: Elements, name: PerElement<string>, properties?: PerElement<Properties>): void;
+  /** Tracks form submissions. */
+  trackForm(forms: Elements, name: PerElement<string>, properties?: PerElement<Properties>): void;
+  trackSubmit(forms: Elements, name: PerElement<string>, properties?: PerElement<Properties>): void;
+  /** Gives (`true`) or refuses (`false`) consent when loaded with `consent: 'pending'`. */
+  consent(granted: boolean): void;
+  /** Stops all tracking for this visitor, across visits, and empties the queue. */
+  optOut(): void;
+  /** Undoes `optOut()`. */
+  optIn(): void;
+  /** Stops timers and listeners and restores patched history methods. Queued events stay queued. */
   destroy(): void;
   /** Replays a call made before this library loaded, with its own time and page. @internal */
   _replay(method: string, args: unknown[], site: CallSite): void;
 }
 
-const RETRYABLE = [0, 408, 429];
+/** Names of the events the API methods record (Firstparty's Title Case "Object Action" style). */
+export const EVENT_NAMES = {
+  page: 'Page Viewed',
+  identify: 'Profile Identified',
+  group: 'Group Identified',
+  alias: 'Profile Aliased',
+};
+
+/** Methods that record events: before `load()` (or consent) they wait, in call order. */
+const RECORDING = ['track', 'page', 'pageview', 'identify', 'group', 'alias'];
 
 /**
  * Creates a tracker. The IIFE build creates one for `window.firstparty`;
@@ -73,7 +134,7 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
   const tabId = randomId('', 8);
   /** This page's events not yet acknowledged: what a hiding page hands to sendBeacon. */
   const unacked = new Map<string, string>();
-  /** Keys of events in a request now, and the bytes of those requests (they count against the keepalive cap). */
+  /** Keys of events in a request now; their bytes count against the 64 KiB keepalive cap. */
   const inflight = new Set<string>();
   let inflightBytes = 0;
   let writeBuffer: QueueRecord[] = [];
@@ -83,15 +144,28 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
   let sequence = 0;
   let endpoint = '';
   let writeKey = '';
+  let cookieDomain = '';
   let options: ResolvedOptions = DEFAULTS;
   let identity: Identity | undefined;
-  let queue: EventStore | undefined;
+  let queue: EventStore;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let retryAt = 0;
   let attempt = 0;
   let flushing: Promise<void> | undefined;
-  let beforeLoad: [string, unknown[], CallSite][] = [];
+  /** Why nothing may be recorded now ('' when recording is allowed). */
+  let blocked = '';
+  let consent: boolean | 'pending' = true;
+  /** Recording calls waiting for `load()` or for consent, with their call sites. */
+  let waiting: [string, unknown[], CallSite][] = [];
+  let readyCallbacks: (() => void)[] | undefined = [];
+  const middlewares: SourceMiddleware[] = [];
   const cleanups: (() => void)[] = [];
+
+  /** A library event for `on()` listeners, logged in debug mode. */
+  function report(name: string, detail?: unknown): void {
+    debug(name, detail);
+    emitter.emit(name, detail);
+  }
 
   /**
    * Queue keys sort in call order: a per-tab monotonic time in ms (a clock
@@ -103,7 +177,7 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     if (now > lastKeyTime) {
       lastKeyTime = now;
       sequence = 0;
-    } else if (++sequence >= 1679616) {
+    } else if (++sequence > 1679615) {
       lastKeyTime++;
       sequence = 0;
     }
@@ -112,170 +186,178 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
 
   const keyTime = (key: string) => parseInt(key.slice(0, 9), 36);
   const keyTab = (key: string) => key.slice(14);
+  const keysOf = (records: QueueRecord[]) => records.map(([key]) => key);
 
+  /** Wraps a function so that nothing it does can throw into the page. */
   function guard<A extends unknown[], R>(name: string, fn: (...args: A) => R) {
     return (...args: A): R | undefined => {
       try {
         return fn(...args);
       } catch (error) {
         warn(name + '() failed', error);
-        return undefined;
       }
     };
   }
 
-  function enqueue(name: unknown, properties: unknown, site: CallSite, callback?: unknown): void {
-    if (!identity) {
-      beforeLoad.push(['track', [name, properties, undefined, callback], site]);
-      return;
-    }
-    if (typeof name !== 'string' || !name.trim()) {
-      warn('track() needs an event name (a non-empty string); event dropped:', name);
-      return;
-    }
-    if (properties != null && (typeof properties !== 'object' || Array.isArray(properties))) {
-      warn('track() properties must be an object; sent without them:', properties);
-      properties = undefined;
+  const isObject = (value: unknown): value is Properties => !!value && typeof value === 'object' && !Array.isArray(value);
+
+  /** Builds an event at its call site and passes it through the source middlewares. */
+  function record(name: unknown, properties: unknown, site: CallSite, callback?: unknown): void {
+    if (typeof name !== 'string' || !name.trim()) return warn('event without a name dropped:', name);
+    if (properties != null && !isObject(properties)) {
+      warn('properties must be an object:', properties);
+      properties = 0;
     }
     const time = site.time || Date.now();
-    const event: FirstpartyEvent = {
-      event_id: randomId('EV'),
-      name: name.trim(),
-      write_key: writeKey,
-      profile_id: identity.profileId(),
-      session_id: identity.sessionId(time),
-      properties: (properties as Record<string, unknown>) || {},
-      context: captureContext(VERSION, site.page),
-      created_at: new Date(time).toISOString(),
-    };
+    runMiddlewares(
+      {
+        event_id: randomId('EV'),
+        name: name.trim(),
+        write_key: writeKey,
+        profile_id: identity!.profileId(),
+        session_id: identity!.sessionId(time),
+        properties: (properties as Properties) || {},
+        context: captureContext(VERSION, site.page),
+        created_at: new Date(time).toISOString(),
+      },
+      0,
+      callback,
+    );
+  }
+
+  function runMiddlewares(event: FirstpartyEvent, index: number, callback: unknown): void {
+    if (!middlewares[index]) return store(event, callback);
+    let called = 0;
+    try {
+      // Segment-style middlewares read `payload.obj`; non-enumerable, so not sent.
+      Object.defineProperty(event, 'obj', { value: event, configurable: true });
+      middlewares[index]({
+        payload: event as FirstpartyEvent & { obj: FirstpartyEvent },
+        next: (result) => {
+          if (!called++) isObject(result) ? runMiddlewares(result as FirstpartyEvent, index + 1, callback) : report('dropped', { reason: 'middleware' });
+        },
+      });
+    } catch (error) {
+      // A middleware that throws may have been about to strip PII: drop rather than leak.
+      called++;
+      warn('middleware threw; event dropped', error);
+    }
+  }
+
+  function store(event: FirstpartyEvent, callback: unknown): void {
     const json = toJson(event);
     if (!json) return;
-    const record: QueueRecord = [nextKey(), json];
-    if (recordBytes(record) + 32 > options.maxBatchBytes) {
-      warn('event dropped: larger than one request may carry (' + options.maxBatchBytes + ' bytes):', event.name);
-      emitter.emit('dropped', { events: [event], reason: 'too large' });
-      return;
+    const entry: QueueRecord = [nextKey(), json];
+    if (recordBytes(entry) > options.maxBatchBytes - 32) {
+      warn('event too large, dropped:', event.name);
+      return report('dropped', { reason: 'too large', events: [event] });
     }
-    debug('track', event);
-    unacked.set(record[0], json);
-    writeBuffer.push(record);
-    if (writeBuffer.length === 1) {
-      // One IndexedDB transaction for every event of this task: 1,000 calls in a
-      // loop cost one write, not 1,000.
-      writing = writing.then(persist);
-    }
-    if (typeof callback === 'function') writing.then(() => guard('callback', callback as () => void)());
-    emitter.emit('track', event);
+    unacked.set(entry[0], json);
+    // One IndexedDB transaction for all the events of a task: 1,000 calls in a
+    // loop cost one write, not 1,000.
+    if (writeBuffer.push(entry) < 2) writing = writing.then(persist);
+    if (typeof callback === 'function') writing.then(guard('callback', callback as () => void));
+    report('track', event);
     schedule(options.flushInterval);
   }
 
   async function persist(): Promise<void> {
     const records = writeBuffer;
     writeBuffer = [];
-    if (!records.length || !queue) return;
     try {
       await queue.put(records);
-      queuedEstimate += records.length;
-      if (queuedEstimate > options.maxQueue) await trim(await queue.all());
+      if ((queuedEstimate += records.length) > options.maxQueue) await trim(await queue.all());
     } catch (error) {
       // Unreachable in practice (memory never refuses); the events are still in `unacked`.
       warn('could not store events', error);
     }
   }
 
-  /** Enforces the caps on a full read of the queue; returns what is left. */
+  /** Enforces maxAge and maxQueue on a full read of the queue; returns what is left. */
   async function trim(records: QueueRecord[]): Promise<QueueRecord[]> {
     const now = Date.now();
     // Math.abs: a record dated far in the future (a clock that was wrong) is as stale as an old one.
-    const expired = records.filter(([key]) => Math.abs(now - keyTime(key)) > options.maxAge);
-    const kept = records.filter((record) => expired.indexOf(record) < 0);
-    const excess = kept.splice(0, Math.max(0, kept.length - options.maxQueue));
-    const dropped = expired.concat(excess);
-    if (dropped.length) {
-      warn(dropped.length + ' queued events dropped: older than maxAge or beyond maxQueue (' + options.maxQueue + ')');
+    const kept = records.filter(([key]) => Math.abs(now - keyTime(key)) <= options.maxAge);
+    const excess = kept.length - options.maxQueue;
+    const dropped = records.filter((entry) => kept.indexOf(entry) < 0).concat(kept.splice(0, excess > 0 ? excess : 0));
+    if (dropped[0]) {
+      warn(dropped.length + ' events dropped (maxQueue/maxAge)');
       await forget(dropped);
-      emitter.emit('dropped', { count: dropped.length, reason: 'queue limits' });
+      report('dropped', { reason: 'queue limits', count: dropped.length });
     }
     queuedEstimate = kept.length;
     return kept;
   }
 
-  async function forget(records: QueueRecord[]): Promise<void> {
-    const keys = records.map(([key]) => key);
+  function forget(records: QueueRecord[]): Promise<unknown> {
+    const keys = keysOf(records);
     keys.forEach((key) => unacked.delete(key));
-    await queue!.remove(keys);
+    return queue.remove(keys);
   }
 
   function schedule(delay: number): void {
-    if (!timer && endpoint) timer = setTimeout(() => flush(), Math.max(delay, retryAt - Date.now()));
+    if (!timer && endpoint) timer = setTimeout(flush, Math.max(delay, retryAt - Date.now()));
   }
 
   function flush(): Promise<void> {
     clearTimeout(timer);
     timer = undefined;
-    if (!flushing) {
-      flushing = (async () => {
+    return (flushing =
+      flushing ||
+      (async () => {
         await writing;
-        if (!endpoint || navigator.onLine === false) return; // the `online` listener flushes later
-        const ran = await withFlushLock(sendQueued);
-        if (!ran) schedule(options.flushInterval); // another tab is flushing; ours may have events it skips
+        // Offline: the `online` listener flushes later. Another tab flushing: try again soon.
+        if (endpoint && navigator.onLine !== false && !(await withFlushLock(sendQueued))) schedule(options.flushInterval);
       })()
         .catch((error) => warn('flush failed', error))
-        .finally(() => (flushing = undefined));
-    }
-    return flushing;
+        .finally(() => (flushing = undefined)));
   }
 
   /** Sends what this tab may send, oldest first; runs under the flush lock. */
   async function sendQueued(): Promise<void> {
     const live = await liveTabs();
     const now = Date.now();
-    // Without Web Locks we cannot tell a closed tab from a live one: another
-    // tab's events are taken over only once they have waited this long.
-    const orphanAge = 10 * 60000;
-    const records = (await trim(await queue!.all())).filter(([key]) => {
-      const tab = keyTab(key);
-      return tab === tabId || (live ? !live.has(tab) : now - keyTime(key) > orphanAge);
-    });
+    const records = (await trim(await queue.all())).filter(([key], tab?: any) =>
+      (tab = keyTab(key)) === tabId
+        ? unacked.has(key) // ours, unless a beacon took it meanwhile
+        : // A closed tab's events are anyone's. Without Web Locks a live tab cannot
+          // be told from a closed one: its events are taken over after 10 minutes.
+          live
+          ? !live.has(tab)
+          : now - keyTime(key) > 600000,
+    );
     for (const planned of splitBatches(records, options.maxBatchBytes)) {
-      if (navigator.onLine === false) return;
       // Our own events handed to a beacon while this flush was running are gone.
       const batch = planned.filter(([key]) => unacked.has(key) || keyTab(key) !== tabId);
-      if (!batch.length) continue;
-      const keys = batch.map(([key]) => key);
+      if (navigator.onLine === false || !endpoint) return;
+      if (!batch[0]) continue;
+      const keys = keysOf(batch);
       const body = batchBody(batch, new Date().toISOString());
       const bytes = utf8Length(body);
       keys.forEach((key) => inflight.add(key));
       inflightBytes += bytes;
-      let result: SendResult;
-      try {
-        result = await post(endpoint, body, fetchImpl);
-      } finally {
-        keys.forEach((key) => inflight.delete(key));
-        inflightBytes -= bytes;
-      }
-      const { status } = result;
-      if (status >= 200 && status < 300) {
-        attempt = 0;
-        retryAt = 0;
-        await forget(batch);
+      const { status, retryAfter } = await post(endpoint, body, fetchImpl);
+      keys.forEach((key) => inflight.delete(key));
+      inflightBytes -= bytes;
+      const detail = { status, count: batch.length };
+      if (status > 199 && status < 300) {
+        attempt = retryAt = 0;
         queuedEstimate -= batch.length;
-        debug('sent', batch.length, 'events');
-        emitter.emit('sent', { count: batch.length, status });
-      } else if (status >= 500 || RETRYABLE.indexOf(status) >= 0) {
-        const delay = Math.max(backoff(attempt++), result.retryAfter);
+        await forget(batch);
+        report('sent', detail);
+      } else if (status > 499 || status == 0 || status == 408 || status == 429) {
+        const delay = Math.max(backoff(attempt++), retryAfter);
         retryAt = Date.now() + delay;
-        debug('send failed with status', status, '- retrying in', Math.round(delay), 'ms');
-        emitter.emit('failed', { count: batch.length, status, retryIn: delay });
-        clearTimeout(timer); // a timer set by track() meanwhile must not cut the backoff short
+        report('failed', { ...detail, retryIn: delay });
+        // A timer set by track() meanwhile must not cut the backoff short.
+        clearTimeout(timer);
         timer = undefined;
-        schedule(delay);
-        return;
+        return schedule(delay);
       } else {
         // Other 4xx: the collector will never take this batch; keeping it would block the queue forever.
-        warn('collector refused ' + batch.length + ' events (HTTP ' + status + '); dropped');
+        warn('HTTP ' + status + ': ' + batch.length + ' events dropped');
         await forget(batch);
-        emitter.emit('dropped', { count: batch.length, status, reason: 'refused' });
+        report('dropped', { ...detail, reason: 'refused' });
       }
     }
   }
@@ -291,85 +373,183 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
    */
   function onHide(): void {
     if (!endpoint || navigator.onLine === false) return;
-    const records = [...unacked].filter(([key]) => !inflight.has(key));
     let budget = KEEPALIVE_LIMIT - inflightBytes;
-    for (const batch of splitBatches(records, Math.min(options.maxBatchBytes, budget))) {
+    for (const batch of splitBatches(
+      [...unacked].filter(([key]) => !inflight.has(key)),
+      Math.min(options.maxBatchBytes, budget),
+    )) {
       const body = batchBody(batch, new Date().toISOString());
       const bytes = utf8Length(body);
-      if (bytes > budget || !sendBeacon(endpoint, body)) {
-        debug('beacon refused; events stay queued');
-        return;
-      }
+      if (bytes > budget || !sendBeacon(endpoint, body)) return report('failed', { beacon: 1, count: batch.length });
       budget -= bytes;
-      const keys = new Set(batch.map(([key]) => key));
-      writeBuffer = writeBuffer.filter(([key]) => !keys.has(key));
-      void forget(batch);
-      debug('beacon sent', batch.length, 'events');
-      emitter.emit('sent', { count: batch.length, beacon: true });
+      const keys = keysOf(batch);
+      writeBuffer = writeBuffer.filter(([key]) => keys.indexOf(key) < 0);
+      forget(batch);
+      report('sent', { beacon: 1, count: batch.length });
     }
   }
 
-  const api: Firstparty = {
-    load: guard('load', (key: string, host: string, given?: FirstpartyOptions) => {
-      if (identity) {
-        warn('load() was already called; ignored');
-        return;
-      }
-      if (typeof key !== 'string' || !key.trim()) {
-        warn('load() needs a write key (a non-empty string)');
-        return;
-      }
+  function setProfile(id: unknown): void {
+    if (typeof id === 'string' && id.trim()) identity!.setProfileId(id.trim());
+    else if (id != null) warn('bad profile ID:', id);
+  }
+
+  /**
+   * Carries out one recording call at its call site (now, or replayed from the
+   * snippet's queue, `load()` or consent). Calls wait while the library is not
+   * loaded or consent is pending, and are discarded when recording is blocked.
+   */
+  function call(method: string, args: any[], site: CallSite): void {
+    if (!identity || consent === 'pending') return void waiting.push([method, args, site]);
+    if (blocked || !consent) return debug('not recorded:', blocked || 'no consent');
+    const [first, second, , fourth] = args;
+    const newId = typeof first === 'string' && first ? first : 0;
+    if (method === 'track') return record(first, second, site, fourth);
+    if (method === 'identify') {
+      // identify(traits) or identify(profileId, traits, options, callback)
+      if (isObject(first)) return record(EVENT_NAMES.identify, first, site, args[2]);
+      setProfile(first);
+      return record(EVENT_NAMES.identify, second, site, fourth);
+    }
+    if (method === 'group') return newId ? record(EVENT_NAMES.group, { group_id: first, ...(isObject(second) && second) }, site, fourth) : warn('group() needs an ID');
+    if (method === 'alias') {
+      if (!newId) return warn('alias() needs an ID');
+      record(EVENT_NAMES.alias, { previous_id: typeof second === 'string' ? second : identity.profileId(), new_id: first }, site, fourth);
+      return setProfile(first);
+    }
+    // page(category?, name?, properties?, options?, callback?): leading strings, then objects, then a function.
+    const names = args.slice(0, 2).filter((arg) => typeof arg === 'string');
+    const { url, title, referrer } = site.page || pageSnapshot();
+    const { pathname, search } = new URL(url, location.href);
+    record(
+      EVENT_NAMES.page,
+      {
+        url,
+        path: pathname,
+        search,
+        title,
+        referrer,
+        ...(names[1] && { category: names[0] }),
+        ...(names[0] && { name: names.pop() }),
+        ...args.filter(isObject)[0],
+      },
+      site,
+      args.filter((arg) => typeof arg === 'function')[0],
+    );
+  }
+
+  /** Runs the calls that were waiting, in order. */
+  function release(): void {
+    const calls = waiting;
+    waiting = [];
+    calls.forEach(([method, args, site]) => call(method, args, site));
+  }
+
+  /** trackLink/trackForm: binds listeners that record when an element is clicked or a form submitted. */
+  const bind =
+    (type: 'click' | 'submit') =>
+    (elements: Elements, name: PerElement<string>, properties?: PerElement<Properties>) =>
+      cleanups.push(
+        bindElements(elements, type, (element) =>
+          guard(type, () => call('track', [forElement(name, element), properties && forElement(properties, element)], {}))(),
+        ),
+      );
+
+  const api = {
+    load(key: string, host: string, given?: FirstpartyOptions) {
+      if (identity) return warn('load() called twice');
+      if (typeof key !== 'string' || !key.trim()) return warn('load(): bad write key', key);
       endpoint = endpointFor(host);
-      if (!endpoint) {
-        warn('load() needs a collection host like "fp.example.com"; got', host);
-        return;
-      }
+      if (!endpoint) return warn('load(): bad host', host);
       writeKey = key.trim();
-      options = resolveOptions(given, (name) => warn('option ' + name + ' is invalid; using the default'));
+      options = resolveOptions(given, (name) => warn('bad option ' + name + ', default used'));
       if (options.debug) logState.debug = true;
-      const domain = options.cookieDomain !== undefined ? options.cookieDomain : options.storage === 'cookie' ? topDomain() : '';
-      identity = createIdentity(options.sessionTimeout, domain, options.storage);
-      queue = givenQueue || createQueue();
+      consent = options.consent;
+      blocked = options.respectPrivacySignals && hasPrivacySignal() ? 'Global Privacy Control' : isOptedOut() ? 'opted out' : '';
+      cookieDomain = options.cookieDomain ?? (options.storage === 'cookie' ? topDomain() : '');
+      // Until consent is given (and never for opted-out visitors) the IDs live in memory only.
+      identity = createIdentity(options.sessionTimeout, cookieDomain, blocked || consent !== true ? 'memory' : options.storage);
+      queue = givenQueue || (options.storage === 'none' ? memoryStore() : createQueue());
       holdTabLock(tabId);
-      cleanups.push(onPageHide(onHide));
       const onOnline = () => {
-        retryAt = 0;
-        attempt = 0;
+        retryAt = attempt = 0;
         flush();
       };
       addEventListener('online', onOnline);
-      cleanups.push(() => removeEventListener('online', onOnline));
-      debug('loaded', { writeKey, endpoint, options });
-      const calls = beforeLoad;
-      beforeLoad = [];
-      calls.forEach(([method, args, site]) => api._replay(method, args, site));
+      cleanups.push(onPageHide(onHide), () => removeEventListener('online', onOnline));
+      if (options.pageviews === 'history') cleanups.push(watchHistory(() => call('page', [], {})));
+      debug('loaded', endpoint, options, blocked);
+      release();
+      const callbacks = readyCallbacks!;
+      readyCallbacks = undefined;
+      callbacks.forEach((callback) => guard('ready', callback)());
+      report('ready');
       // Events left by earlier visits go out at once.
       schedule(0);
-    }),
-    track: guard('track', (name: string, properties?: Record<string, unknown>, _options?: unknown, callback?: () => void) =>
-      enqueue(name, properties, {}, callback),
-    ),
-    flush: () => flush(),
-    getProfileId: guard('getProfileId', () => identity?.profileId()),
-    getSessionId: guard('getSessionId', () => identity?.sessionId()),
-    reset: guard('reset', () => identity?.reset()),
-    debug: guard('debug', (on = true) => {
+    },
+    track: (...args: any[]) => call('track', args, {}),
+    page: (...args: any[]) => call('page', args, {}),
+    pageview: (...args: any[]) => call('page', args, {}),
+    identify: (...args: any[]) => call('identify', args, {}),
+    group: (...args: any[]) => call('group', args, {}),
+    alias: (...args: any[]) => call('alias', args, {}),
+    setAnonymousId(id?: string) {
+      if (id !== undefined) setProfile(id);
+      return identity?.profileId();
+    },
+    reset: () => identity?.reset(),
+    ready(callback: () => void) {
+      if (typeof callback === 'function') readyCallbacks ? readyCallbacks.push(callback) : Promise.resolve().then(guard('ready', callback));
+    },
+    flush,
+    getProfileId: () => identity?.profileId(),
+    getSessionId: () => identity?.sessionId(),
+    debug(on = true) {
       logState.debug = !!on;
-    }),
-    on: guard('on', (name: string, handler: Handler) => emitter.on(name, handler)),
-    once: guard('once', (name: string, handler: Handler) => emitter.once(name, handler)),
-    off: guard('off', (name: string, handler?: Handler) => emitter.off(name, handler)),
-    destroy: guard('destroy', () => {
+    },
+    on: emitter.on,
+    once: emitter.once,
+    off: emitter.off,
+    addSourceMiddleware(middleware: SourceMiddleware) {
+      if (typeof middleware === 'function') middlewares.push(middleware);
+    },
+    addIntegrationMiddleware: () => debug('no integrations: middleware unused'),
+    addDestinationMiddleware: () => debug('no integrations: middleware unused'),
+    trackLink: bind('click'),
+    trackClick: bind('click'),
+    trackForm: bind('submit'),
+    trackSubmit: bind('submit'),
+    consent(granted: boolean) {
+      consent = !!granted;
+      // From now on the IDs are stored (an earlier visit's, if there are any).
+      if (granted && identity && !blocked) identity = createIdentity(options.sessionTimeout, cookieDomain, options.storage);
+      if (granted) release();
+      else debug('no consent: discarded', waiting.splice(0).length);
+    },
+    optOut() {
+      blocked = 'opted out';
+      setOptedOut(true, cookieDomain);
+      waiting = [];
+      writeBuffer = [];
+      unacked.clear();
+      // Empty the queue, our own events and any other's alike.
+      writing = writing.then(async () => queue && forget(await queue.all()));
+    },
+    optIn() {
+      setOptedOut(false, cookieDomain);
+      if (blocked === 'opted out') blocked = '';
+    },
+    destroy() {
       clearTimeout(timer);
       timer = undefined;
       endpoint = '';
       cleanups.splice(0).forEach((cleanup) => cleanup());
-    }),
-    _replay: guard('replay', (method: string, args: unknown[], site: CallSite) => {
-      if (method === 'track') enqueue(args[0], args[1], site, args[3]);
-      else if (typeof (api as any)[method] === 'function' && method !== '_replay') (api as any)[method](...args);
-      else warn('unknown method ' + method + '() ignored');
-    }),
+    },
+    // Recording calls keep their call site; the others simply run now.
+    _replay: (method: string, args: any[], site: CallSite) =>
+      RECORDING.indexOf(method) < 0 ? (api as any)[method](...args) : call(method, args, site),
   };
-  return api;
+  // Every public method is guarded: whatever the page passes, nothing throws into it.
+  for (const name of Object.keys(api) as (keyof typeof api)[]) (api as any)[name] = guard(name, api[name] as any);
+  return api as Firstparty;
 }

@@ -35,7 +35,7 @@ export function createEmitter(): Emitter {
           try {
             handler(detail);
           } catch (error) {
-            warn('a "' + name + '" handler threw', error);
+            warn(name + ' handler threw', error);
           }
         }
       }

@@ -20,10 +20,33 @@ export interface FirstpartyOptions {
   storage?: IdentityStorage;
   /** Path of the script on the host, used by the snippet. Default `/js/firstparty.min.js`. */
   libraryPath?: string;
+  /**
+   * Automatic `Page Viewed` events. `false` (default): only your `page()`
+   * calls (the snippet's usual `firstparty.page()` records the first page).
+   * `'history'`: also one per SPA path change (pushState/replaceState/popstate).
+   */
+  pageviews?: false | 'history';
+  /** Honour Global Privacy Control: nothing stored, nothing sent. Default true. */
+  respectPrivacySignals?: boolean;
+  /**
+   * `true` (default): track at once. `'pending'`: hold events in memory, store
+   * nothing, until `consent(true)` (then they are queued) or `consent(false)`
+   * (then they are discarded). `false`: track nothing until `consent(true)`.
+   */
+  consent?: boolean | 'pending';
 }
 
 /** Options with every default filled in. */
 export type ResolvedOptions = Required<Omit<FirstpartyOptions, 'cookieDomain' | 'libraryPath'>> & { cookieDomain?: string };
+
+/** The values allowed for the options that are not numbers. */
+const CHOICES: Record<string, unknown[]> = {
+  debug: [true, false],
+  storage: ['cookie', 'localStorage', 'memory', 'none'],
+  pageviews: [false, 'history'],
+  respectPrivacySignals: [true, false],
+  consent: [true, 'pending', false],
+};
 
 /** The defaults, one place for README and code to agree on. */
 export const DEFAULTS: ResolvedOptions = {
@@ -34,6 +57,9 @@ export const DEFAULTS: ResolvedOptions = {
   maxBatchBytes: 65536,
   debug: false,
   storage: 'cookie',
+  pageviews: false,
+  respectPrivacySignals: true,
+  consent: true,
 };
 
 /**
@@ -46,8 +72,7 @@ export function resolveOptions(options: unknown, onBad: (key: string) => void): 
   for (const key of Object.keys(DEFAULTS) as (keyof ResolvedOptions)[]) {
     const value = given[key];
     if (value === undefined) continue;
-    const fallback = DEFAULTS[key];
-    const ok = typeof value === typeof fallback && (typeof value !== 'number' || value > 0);
+    const ok = CHOICES[key] ? CHOICES[key].indexOf(value) >= 0 : typeof value === 'number' && value > 0 && value < 2147483648; // setTimeout's ceiling
     if (ok) resolved[key] = value;
     else onBad(key);
   }

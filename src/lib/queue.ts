@@ -1,4 +1,4 @@
-import { createStore, delMany, entries, setMany, type UseStore } from 'idb-keyval';
+import { createStore, promisifyRequest, type UseStore } from 'idb-keyval';
 import { lsGet, lsSet } from './storage';
 import { warn } from './log';
 
@@ -20,60 +20,72 @@ export const DB_NAME = 'firstparty-js';
 export const STORE_NAME = 'events';
 
 /**
- * The IndexedDB store, through idb-keyval: one record per event, so adding or
- * removing events never rewrites the others. `useStore` is the seam tests swap.
+ * The IndexedDB store, through idb-keyval's `createStore` (our own database,
+ * never idb-keyval's default): one record per event, so adding or removing
+ * events never rewrites the others. `useStore` is the seam tests swap.
  */
 export function idbStore(useStore: () => UseStore = () => createStore(DB_NAME, STORE_NAME)): EventStore {
   let store: UseStore | undefined;
-  const get = () => (store = store || useStore());
+  const run = <T>(mode: IDBTransactionMode, fn: (store: IDBObjectStore) => T | PromiseLike<T>) => (store = store || useStore())(mode, fn);
+  const write = (fn: (store: IDBObjectStore) => void) =>
+    run('readwrite', (objects) => {
+      fn(objects);
+      return promisifyRequest(objects.transaction);
+    });
   return {
-    put: (records) => setMany(records, get()),
-    all: () => entries<string, string>(get()),
-    remove: (keys) => delMany(keys, get()),
+    put: (records) => write((objects) => records.forEach(([key, json]) => objects.put(json, key))),
+    // Keys and values read in one transaction line up one to one.
+    all: () =>
+      run('readonly', (objects) =>
+        Promise.all([promisifyRequest(objects.getAllKeys()), promisifyRequest(objects.getAll())]).then(([keys, values]) =>
+          keys.map((key, i) => [key as string, values[i]] as QueueRecord),
+        ),
+      ),
+    remove: (keys) => write((objects) => keys.forEach((key) => objects.delete(key))),
+  };
+}
+
+/** A store kept as one `{key: json}` object, read and written whole by `read`/`write`. */
+function objectStore(read: () => Record<string, string>, write: (records: Record<string, string>) => void): EventStore {
+  const change = async (fn: (records: Record<string, string>) => void) => {
+    const records = read();
+    fn(records);
+    write(records);
+  };
+  return {
+    put: (records) => change((held) => records.forEach(([key, json]) => (held[key] = json))),
+    all: async () => Object.entries(read()),
+    remove: (keys) => change((held) => keys.forEach((key) => delete held[key])),
   };
 }
 
 /**
  * The localStorage fallback for browsers where IndexedDB is missing or refuses
  * (Firefox private windows before 115, blocked storage): all records in one
- * JSON object under one key. Rewritten whole on each change, so it is kept for
- * when IndexedDB is unavailable.
+ * JSON object under one key, rewritten whole on each change.
  */
 export function localStorageStore(key = 'firstparty-js:queue'): EventStore {
-  const read = (): Record<string, string> => {
-    try {
-      return JSON.parse(lsGet(key) || '{}') || {};
-    } catch {
-      return {};
-    }
-  };
-  const write = (records: Record<string, string>) => {
-    const empty = Object.keys(records).length === 0;
-    if (!lsSet(key, empty ? null : JSON.stringify(records))) throw new Error('localStorage refused the write');
-  };
-  return {
-    put: async (records) => {
-      const held = read();
-      for (const [k, v] of records) held[k] = v;
-      write(held);
+  return objectStore(
+    () => {
+      try {
+        return JSON.parse(lsGet(key)!) || {};
+      } catch {
+        return {};
+      }
     },
-    all: async () => Object.entries(read()),
-    remove: async (keys) => {
-      const held = read();
-      for (const k of keys) delete held[k];
-      write(held);
+    (records) => {
+      if (!lsSet(key, JSON.stringify(records))) throw Error('localStorage full');
     },
-  };
+  );
 }
 
 /** The last resort: events live as long as the page does. */
 export function memoryStore(): EventStore {
-  const held = new Map<string, string>();
-  return {
-    put: async (records) => records.forEach(([k, v]) => held.set(k, v)),
-    all: async () => [...held],
-    remove: async (keys) => keys.forEach((k) => held.delete(k)),
-  };
+  let held: Record<string, string> = {};
+  return objectStore(
+    () => held,
+    (records) => (held = records),
+  );
 }
 
 /**
@@ -85,7 +97,7 @@ const STORE_TIMEOUT_MS = 5000;
 
 function timed<T>(promise: () => Promise<T>): Promise<T> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('storage timed out')), STORE_TIMEOUT_MS);
+    const timer = setTimeout(() => reject(), STORE_TIMEOUT_MS);
     promise()
       .then(resolve, reject)
       .finally(() => clearTimeout(timer));
@@ -107,7 +119,7 @@ export function createQueue(stores: EventStore[] = [idbStore(), localStorageStor
           return await timed(() => stores[current].put(records));
         } catch (error) {
           if (current === stores.length - 1) throw error;
-          warn('event storage refused, falling back', error);
+          warn('storage refused; fallback', error);
           current++;
         }
       }

@@ -18,10 +18,10 @@ export function toJson(value: unknown): string | undefined {
   }
   try {
     const json = JSON.stringify(repair(value, new WeakSet()));
-    warn('properties repaired to fit JSON (circular reference or a getter that throws)');
+    warn('properties repaired for JSON');
     return json;
   } catch (error) {
-    warn('event dropped: its properties cannot be serialized', error);
+    warn('unserializable event dropped', error);
     return undefined;
   }
 }

@@ -1,0 +1,30 @@
+import { readCookie, writeCookie } from './cookies';
+import { lsGet, lsSet } from './storage';
+
+/** Cookie and localStorage key remembering a visitor's opt-out (our choice of name). */
+const OPT_OUT = 'fp_optout';
+
+/** Whether this visitor opted out on an earlier visit (cookie or localStorage). */
+export function isOptedOut(): boolean {
+  return readCookie(OPT_OUT) === '1' || lsGet(OPT_OUT) === '1';
+}
+
+/** Remembers (or forgets) the opt-out for a year, in both cookie and localStorage. */
+export function setOptedOut(out: boolean, domain: string): void {
+  writeCookie(OPT_OUT, out ? '1' : '', out ? 31536000 : 0, domain);
+  lsSet(OPT_OUT, out ? '1' : null);
+}
+
+/**
+ * Whether the browser sends a privacy signal we honour: Global Privacy Control
+ * (`navigator.globalPrivacyControl`, a legal opt-out of sale/sharing under
+ * CCPA/CPRA). Do Not Track is not honoured: it was withdrawn as a standard
+ * and browsers are removing it.
+ */
+export function hasPrivacySignal(): boolean {
+  try {
+    return (navigator as { globalPrivacyControl?: boolean }).globalPrivacyControl === true;
+  } catch {
+    return false;
+  }
+}
