@@ -1,8 +1,21 @@
 import typescript from '@rollup/plugin-typescript';
 import terser from '@rollup/plugin-terser';
 import resolve from '@rollup/plugin-node-resolve';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 
-// Property names that are private to the library and safe to shorten.
+/**
+ * Publishes the Subresource Integrity hash of the IIFE with each build, in
+ * dist/integrity.json, for sites that load the script with `integrity`.
+ */
+const integrity = {
+  name: 'integrity',
+  writeBundle({ file }) {
+    const hash = 'sha384-' + createHash('sha384').update(readFileSync(file)).digest('base64');
+    writeFileSync('dist/integrity.json', JSON.stringify({ 'firstparty.min.js': hash }, null, 2) + '\n');
+  },
+};
+
 const terserOptions = {
   ecma: 2020,
   compress: { passes: 3, pure_getters: true, unsafe_arrows: true },
@@ -29,7 +42,7 @@ export default [
   {
     input: 'src/iife.ts',
     output: { file: 'dist/firstparty.min.js', format: 'iife', sourcemap: true, plugins: [terser(terserOptions)] },
-    plugins: [resolve(), typescript({ declaration: false, declarationDir: undefined, outDir: 'dist' })],
+    plugins: [resolve(), typescript({ declaration: false, declarationDir: undefined, outDir: 'dist' }), integrity],
   },
   // The ES module for bundler users, with types.
   {

@@ -34,15 +34,15 @@ export interface EventContext {
  * Ad platforms' click IDs. They sit in `context.campaign` next to the `utm_*`
  * fields, because attribution is where a marketer looks for them.
  */
-const CLICK_IDS = ['gclid', 'gbraid', 'wbraid', 'dclid', 'fbclid', 'msclkid', 'ttclid', 'twclid', 'li_fat_id', 'epik', 'rdt_cid'];
+const CLICK_IDS = 'gclid gbraid wbraid dclid fbclid msclkid ttclid twclid li_fat_id epik rdt_cid'.split(' ');
 
 /** Parses `utm_*` and click IDs out of a query string; `undefined` when none. */
 export function campaignFrom(search: string): CampaignContext | undefined {
   let campaign: CampaignContext | undefined;
   new URLSearchParams(search).forEach((value, key) => {
     // utm_campaign is the campaign's name in Firstparty's (and Segment's) keys.
-    const field = key.indexOf('utm_') === 0 ? key.slice(4).replace('campaign', 'name') : CLICK_IDS.indexOf(key) >= 0 ? key : '';
-    if (field && value) (campaign = campaign || {})[field] = value;
+    const field = key.startsWith('utm_') ? key.slice(4).replace('campaign', 'name') : CLICK_IDS.includes(key) && key;
+    if (field && value) (campaign ||= {})[field] = value;
   });
   return campaign;
 }
@@ -69,10 +69,9 @@ export function pageSnapshot(): PageSnapshot {
  * The returned object is shared and must not be mutated.
  */
 export function captureContext(version: string, page: PageSnapshot = pageSnapshot()): EventContext {
-  const width = screen.width;
-  const height = screen.height;
-  const key = page.url + '\n' + page.title + '\n' + page.referrer + '\n' + width + 'x' + height;
-  if (key !== cachedKey || !cached) {
+  const { width, height } = screen;
+  const key = [page.url, page.title, page.referrer, width, height].join('\n');
+  if (key != cachedKey) {
     const url = new URL(page.url, location.href);
     cached = {
       page: { url: page.url, path: url.pathname, title: page.title, referrer: page.referrer, search: url.search },
@@ -86,7 +85,7 @@ export function captureContext(version: string, page: PageSnapshot = pageSnapsho
     if (campaign) cached.campaign = campaign;
     cachedKey = key;
   }
-  return cached;
+  return cached!;
 }
 
 function timezone(): string {

@@ -1,14 +1,11 @@
 /** Reads one cookie by name; `undefined` when missing or when cookies are refused. */
 export function readCookie(name: string): string | undefined {
   try {
-    for (const pair of document.cookie.split('; ')) {
-      const eq = pair.indexOf('=');
-      if (pair.slice(0, eq) === name) return decodeURIComponent(pair.slice(eq + 1));
-    }
+    const match = document.cookie.match('(^|; )' + name + '=([^;]*)');
+    if (match) return decodeURIComponent(match[2]);
   } catch {
     // Sandboxed iframes throw SecurityError on document.cookie.
   }
-  return undefined;
 }
 
 /**
@@ -37,7 +34,7 @@ export function writeCookie(name: string, value: string, maxAgeSeconds: number |
  * nothing sticks.
  */
 export function topDomain(hostname = location.hostname): string {
-  if (/^[\d.]+$|:|^localhost$/.test(hostname) || hostname.indexOf('.') < 0) return '';
+  if (/^[\d.]+$|:|^[^.]+$/.test(hostname)) return '';
   const labels = hostname.split('.');
   for (let i = labels.length - 2; i > 0; i--) {
     const candidate = labels.slice(i).join('.');

@@ -39,12 +39,10 @@ export interface FirstpartyOptions {
 /** Options with every default filled in. */
 export type ResolvedOptions = Required<Omit<FirstpartyOptions, 'cookieDomain' | 'libraryPath'>> & { cookieDomain?: string };
 
-/** The values allowed for the options that are not numbers. */
+/** The values allowed for the options that are neither numbers nor booleans. */
 const CHOICES: Record<string, unknown[]> = {
-  debug: [true, false],
   storage: ['cookie', 'localStorage', 'memory', 'none'],
   pageviews: [false, 'history'],
-  respectPrivacySignals: [true, false],
   consent: [true, 'pending', false],
 };
 
@@ -66,19 +64,21 @@ export const DEFAULTS: ResolvedOptions = {
  * Fills in defaults, replacing each value of the wrong type or range with its
  * default (and naming it in a warning through `onBad`).
  */
-export function resolveOptions(options: unknown, onBad: (key: string) => void): ResolvedOptions {
-  const given = (options && typeof options === 'object' ? options : {}) as Record<string, unknown>;
-  const resolved: Record<string, unknown> = { ...DEFAULTS };
-  for (const key of Object.keys(DEFAULTS) as (keyof ResolvedOptions)[]) {
-    const value = given[key];
-    if (value === undefined) continue;
-    const ok = CHOICES[key] ? CHOICES[key].indexOf(value) >= 0 : typeof value === 'number' && value > 0 && value < 2147483648; // setTimeout's ceiling
-    if (ok) resolved[key] = value;
-    else onBad(key);
+export function resolveOptions(options: any, onBad: (key: string) => void): ResolvedOptions {
+  const resolved: any = { ...DEFAULTS };
+  if (typeof options?.cookieDomain === 'string') resolved.cookieDomain = options.cookieDomain;
+  for (const key in DEFAULTS) {
+    const value = options?.[key];
+    const fallback = resolved[key];
+    if (value !== undefined) {
+      // Numbers must be positive and within setTimeout's 2^31 ms ceiling.
+      (CHOICES[key] ? CHOICES[key].includes(value) : typeof value == typeof fallback && !(value <= 0 || value >= 2 ** 31))
+        ? (resolved[key] = value)
+        : onBad(key);
+    }
   }
-  if (typeof given.cookieDomain === 'string') resolved.cookieDomain = given.cookieDomain;
-  resolved.maxBatchBytes = Math.min(resolved.maxBatchBytes as number, DEFAULTS.maxBatchBytes);
-  return resolved as ResolvedOptions;
+  resolved.maxBatchBytes = Math.min(resolved.maxBatchBytes, 65536);
+  return resolved;
 }
 
 /**
@@ -87,12 +87,10 @@ export function resolveOptions(options: unknown, onBad: (key: string) => void): 
  * given. Returns '' for a host that is not a usable origin.
  */
 export function endpointFor(host: unknown): string {
-  if (typeof host !== 'string' || !host.trim()) return '';
   try {
-    const text = host.trim();
-    const url = new URL(/^https?:\/\//i.test(text) ? text : 'https://' + text);
-    return url.origin + '/events/track/bulk';
+    const text = (host as string).trim();
+    return new URL(/^https?:\/\//i.test(text) ? text : 'https://' + text).origin + '/events/track/bulk';
   } catch {
-    return '';
+    return ''; // not a string, or not a host
   }
 }

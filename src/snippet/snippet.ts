@@ -39,7 +39,10 @@ declare const BOUNCE_FALLBACK: boolean;
         return stub;
       };
     });
-  stub.load = (key: string, host: string, options?: { libraryPath?: string }) => {
+  // Under a Content-Security-Policy with nonces, the script we insert carries this
+  // snippet's nonce (readable only while the snippet's own <script> runs).
+  const nonce = (d.currentScript as HTMLScriptElement | null)?.nonce;
+  stub.load = (key: string, host: string, options?: { libraryPath?: string; integrity?: string }) => {
     const origin = host.includes('//') ? host : 'https://' + host;
     const script = d.createElement('script');
     const onHide = () => {
@@ -82,6 +85,12 @@ declare const BOUNCE_FALLBACK: boolean;
     stub._firstpartyOptions = options;
     // A script element inserted by code is async already.
     script.src = origin + (options?.libraryPath || '/js/firstparty.min.js');
+    if (nonce) script.nonce = nonce;
+    // Subresource Integrity: the hash published with each build (dist/integrity.json).
+    if (options?.integrity) {
+      script.integrity = options.integrity;
+      script.crossOrigin = 'anonymous';
+    }
     d.head.append(script);
     // The loader-only build (dist/snippet-lite.min.js) drops the fallback.
     if (BOUNCE_FALLBACK) addEventListener('visibilitychange', onHide);
