@@ -10,7 +10,7 @@ import { onPageHide } from './lib/onPageHide';
 import { DEFAULTS, endpointFor, resolveOptions, type FirstpartyOptions, type ResolvedOptions } from './lib/options';
 import { createQueue, memoryStore, type EventStore, type QueueRecord } from './lib/queue';
 import { randomId } from './lib/randomId';
-import { toJson } from './lib/toJson';
+import { cleanProperties } from './lib/toJson';
 import { beacon, post, type SendResult } from './lib/transport';
 import { bindElements, forElement, type Elements, type PerElement } from './lib/bindElements';
 import { hasPrivacySignal, isOptedOut, setOptedOut } from './lib/privacy';
@@ -203,7 +203,9 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
 
   /** Builds an event at its call site and passes it through the source middlewares. */
   function record(name: unknown, properties: unknown, site: CallSite, callback?: unknown): void {
-    if (typeof name !== 'string' || !name.trim()) return warn('event without a name dropped:', name);
+    // Control characters are removed and names capped at 200 characters.
+    const clean = typeof name === 'string' && name.replace(/[\0-\x1f\x7f]/g, '').trim().slice(0, 200);
+    if (!clean) return warn('event without a name dropped:', name);
     if (properties != null && !isObject(properties)) {
       warn('properties must be an object:', properties);
       properties = 0;
@@ -212,11 +214,11 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     runMiddlewares(
       {
         event_id: randomId('EV'),
-        name: name.trim(),
+        name: clean,
         write_key: writeKey,
         profile_id: identity!.profileId(),
         session_id: identity!.sessionId(time),
-        properties: (properties as Properties) || {},
+        properties: properties ? cleanProperties(properties) : {},
         context: captureContext(VERSION, site.page),
         created_at: new Date(time).toISOString(),
       },
@@ -245,8 +247,13 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
   }
 
   function store(event: FirstpartyEvent, callback: unknown): void {
-    const json = toJson(event);
-    if (!json) return;
+    let json: string;
+    try {
+      json = JSON.stringify(event);
+    } catch (error) {
+      // Only a middleware can have put something unserializable in.
+      return warn('unserializable event dropped', error);
+    }
     const entry: QueueRecord = [nextKey(), json];
     if (recordBytes(entry) > options.maxBatchBytes - 32) {
       warn('event too large, dropped:', event.name);
@@ -273,15 +280,22 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     }
   }
 
-  /** Enforces maxAge and maxQueue on a full read of the queue; returns what is left. */
+  /**
+   * Enforces maxAge and maxQueue on a full read of the queue, and drops records
+   * that are not ours to send (corrupt, or written by something else); returns
+   * what is left.
+   */
   async function trim(records: QueueRecord[]): Promise<QueueRecord[]> {
     const now = Date.now();
-    // Math.abs: a record dated far in the future (a clock that was wrong) is as stale as an old one.
-    const kept = records.filter(([key]) => Math.abs(now - keyTime(key)) <= options.maxAge);
+    // Only age counts: a record dated in the future (a clock that was ahead) is
+    // kept, since dropping it would lose an event to a wrong clock.
+    const kept = records.filter(
+      ([key, json]) => /^[\da-z]{13}\./.test(key) && /^{.*}$/s.test(json) && now - keyTime(key) <= options.maxAge,
+    );
     const excess = kept.length - options.maxQueue;
     const dropped = records.filter((entry) => kept.indexOf(entry) < 0).concat(kept.splice(0, excess > 0 ? excess : 0));
     if (dropped[0]) {
-      warn(dropped.length + ' events dropped (maxQueue/maxAge)');
+      warn(dropped.length + ' events dropped (maxQueue, maxAge or corrupt)');
       await forget(dropped);
       report('dropped', { reason: 'queue limits', count: dropped.length });
     }
@@ -487,12 +501,6 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
       // Events left by earlier visits go out at once.
       schedule(0);
     },
-    track: (...args: any[]) => call('track', args, {}),
-    page: (...args: any[]) => call('page', args, {}),
-    pageview: (...args: any[]) => call('page', args, {}),
-    identify: (...args: any[]) => call('identify', args, {}),
-    group: (...args: any[]) => call('group', args, {}),
-    alias: (...args: any[]) => call('alias', args, {}),
     setAnonymousId(id?: string) {
       if (id !== undefined) setProfile(id);
       return identity?.profileId();
@@ -514,7 +522,7 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
       if (typeof middleware === 'function') middlewares.push(middleware);
     },
     addIntegrationMiddleware: () => debug('no integrations: middleware unused'),
-    addDestinationMiddleware: () => debug('no integrations: middleware unused'),
+    addDestinationMiddleware: () => api.addIntegrationMiddleware(),
     trackLink: bind('click'),
     trackClick: bind('click'),
     trackForm: bind('submit'),
@@ -549,7 +557,8 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     _replay: (method: string, args: any[], site: CallSite) =>
       RECORDING.indexOf(method) < 0 ? (api as any)[method](...args) : call(method, args, site),
   };
+  for (const method of RECORDING) (api as any)[method] = (...args: any[]) => call(method, args, {});
   // Every public method is guarded: whatever the page passes, nothing throws into it.
   for (const name of Object.keys(api) as (keyof typeof api)[]) (api as any)[name] = guard(name, api[name] as any);
-  return api as Firstparty;
+  return api as unknown as Firstparty;
 }

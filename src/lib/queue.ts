@@ -15,7 +15,13 @@ export interface EventStore {
   remove(keys: string[]): Promise<unknown>;
 }
 
-/** IndexedDB database and object store names (our own, never idb-keyval's default). */
+/**
+ * IndexedDB database and object store names (our own, never idb-keyval's
+ * default). The layout's version is part of the name: a later layout will use
+ * a new name and move this database's records over, then delete it. A
+ * database of this name without our store (a foreign or damaged one) makes
+ * every call fail, and the queue then falls back to localStorage.
+ */
 export const DB_NAME = 'firstparty-js';
 export const STORE_NAME = 'events';
 
