@@ -394,7 +394,6 @@ export function createCollector(options = {}) {
     // cookie. IDs the collector has to create are created once per request and
     // shared by every event of it that lacked one (they come from one browser).
     const cookieSession = readCookie(req.headers.cookie, 'fsid');
-    let firstSession = '';
     const batchIds = new Set();
 
     items.forEach((item, index) => {
@@ -427,12 +426,13 @@ export function createCollector(options = {}) {
         out.sessionId ||= cookieSession || randomId('SE');
         assigned.session_id = out.sessionId;
       }
-      firstSession ||= assigned.session_id || event.session_id;
       if (isDedupeKey(id)) batchIds.add(id);
       newEvents.push({ seq: 0, received_at: receivedAt, event, assigned });
     });
-    // Only IDs that are safe as a cookie value (a client's session_id could hold anything).
-    if (!cookieSession && /^[A-Za-z0-9_-]{1,128}$/.test(firstSession)) out.setSession = firstSession;
+    // The cookie is set only when the collector created the session (no event
+    // carried one): a library that sends session_id keeps its own fsid cookie,
+    // which the collector must not shadow.
+    if (!cookieSession && out.sessionId && /^[A-Za-z0-9_-]{1,128}$/.test(out.sessionId)) out.setSession = out.sessionId;
 
     // Write before updating memory: if the disk refuses, the request fails (500)
     // and the client retries, rather than us pretending it was stored.
@@ -456,11 +456,13 @@ export function createCollector(options = {}) {
   /**
    * `fsid` is a browser-session cookie (no Expires). SameSite=None needs Secure,
    * which plain http cannot have, so on http we use Lax (it then reaches the
-   * collector only from same-site pages); behind TLS, None; Secure.
+   * collector only from same-site pages); behind TLS, None; Secure. Not
+   * HttpOnly: the page's script shares this cookie (it keeps the session ID in
+   * `fsid` too), and an HttpOnly cookie would hide it from the script.
    */
   function sessionCookie(req, id) {
     const https = /** @type {any} */ (req.socket).encrypted || req.headers['x-forwarded-proto'] === 'https';
-    return `fsid=${id}; Path=/; HttpOnly; ${https ? 'SameSite=None; Secure' : 'SameSite=Lax'}`;
+    return `fsid=${id}; Path=/; ${https ? 'SameSite=None; Secure' : 'SameSite=Lax'}`;
   }
 
   async function onScript(req, res, route, url) {

@@ -10,6 +10,7 @@ import { onPageHide } from './lib/onPageHide';
 import { DEFAULTS, endpointFor, resolveOptions, type FirstpartyOptions, type ResolvedOptions } from './lib/options';
 import { createQueue, memoryStore, type EventStore, type QueueRecord } from './lib/queue';
 import { randomId } from './lib/randomId';
+import { lsGet, lsSet } from './lib/storage';
 import { cleanProperties } from './lib/toJson';
 import { beacon, post, type SendResult } from './lib/transport';
 import { bindElements, forElement, type Elements, type PerElement } from './lib/bindElements';
@@ -122,6 +123,23 @@ export const EVENT_NAMES = {
 
 /** Methods that record events: before `load()` (or consent) they wait, in call order. */
 const RECORDING = ['track', 'page', 'pageview', 'identify', 'group', 'alias'];
+
+/**
+ * localStorage key listing the queue keys of events handed to sendBeacon. The
+ * IndexedDB delete issued as a page unloads often never commits (the page is
+ * torn down first: seen in the browser suite), while localStorage writes are
+ * synchronous; every flush first removes the events listed here, so they are
+ * not sent a second time by the next page.
+ */
+const BEACONED = 'firstparty-js:beaconed';
+
+function beaconed(): string[] {
+  try {
+    return JSON.parse(lsGet(BEACONED)!) || [];
+  } catch {
+    return [];
+  }
+}
 
 /**
  * Creates a tracker. The IIFE build creates one for `window.firstparty`;
@@ -287,6 +305,13 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
    */
   async function trim(records: QueueRecord[]): Promise<QueueRecord[]> {
     const now = Date.now();
+    const handedOver = beaconed();
+    if (handedOver[0]) {
+      records = records.filter(([key]) => !handedOver.includes(key));
+      await queue.remove(handedOver);
+      const rest = beaconed().filter((key) => !handedOver.includes(key));
+      lsSet(BEACONED, rest[0] ? JSON.stringify(rest) : null);
+    }
     // Only age counts: a record dated in the future (a clock that was ahead) is
     // kept, since dropping it would lose an event to a wrong clock.
     const kept = records.filter(
@@ -398,6 +423,7 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
       budget -= bytes;
       const keys = keysOf(batch);
       writeBuffer = writeBuffer.filter(([key]) => keys.indexOf(key) < 0);
+      if (options.storage !== 'none') lsSet(BEACONED, JSON.stringify(beaconed().concat(keys)));
       forget(batch);
       report('sent', { beacon: 1, count: batch.length });
     }

@@ -8,13 +8,24 @@ export interface SendResult {
 }
 
 /**
+ * A request that has not answered within this long is abandoned and retried:
+ * a hung collector must not hold the flush (and its cross-tab lock) forever.
+ */
+export const REQUEST_TIMEOUT_MS = 30000;
+
+/**
  * POSTs a JSON body with `fetch`. `keepalive` lets the request finish if the
  * page goes away while it is in flight; it is only allowed up to 64 KiB, which
  * every batch respects. `credentials: 'include'` sends the collector's own
  * cookies (Firstparty's `fsid`), as `sendBeacon` does anyway.
+ * The response body is always read: Chromium counts a keepalive request
+ * against the page's 64 KiB allowance until its response body is consumed, so
+ * unread responses make later batches fail (seen in the browser suite).
  * `fetchImpl` is the seam tests swap.
  */
 export async function post(url: string, body: string, fetchImpl: typeof fetch = fetch): Promise<SendResult> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
   try {
     const response = await fetchImpl(url, {
       method: 'POST',
@@ -22,10 +33,14 @@ export async function post(url: string, body: string, fetchImpl: typeof fetch = 
       keepalive: true,
       credentials: 'include',
       headers: { 'Content-Type': 'application/json' },
+      signal: controller.signal,
     });
+    await response.text();
     return { status: response.status, retryAfter: retryAfterMs(response.headers.get('Retry-After')) };
   } catch {
     return { status: 0, retryAfter: 0 };
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -1,0 +1,597 @@
+// @vitest-environment node
+// Issue 5: the built script (dist/) in real headless Chromium, against the demo
+// collector. Every scenario asserts exact counts of distinct events received
+// and of duplicates; the table printed at the end sums them up.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from './chromium.mjs';
+import {
+  KEY,
+  byPrefix,
+  isPage,
+  posts,
+  scriptLoaded,
+  setVisibility,
+  settle,
+  snippetText,
+  startSite,
+  stored,
+  tally,
+  trackMany,
+  waitFor,
+} from './helpers.mjs';
+
+/** @type {import('playwright-core').Browser} */
+let browser;
+const rows = [];
+const suiteStart = Date.now();
+
+/** A fresh browser profile (cookies, storage, IndexedDB) whose pages record uncaught errors. */
+async function newContext(options = {}) {
+  const context = await browser.newContext(options);
+  const errors = [];
+  const watch = (page) => page.on('pageerror', (error) => errors.push(`${page.url()}: ${error.message}`));
+  context.on('page', watch);
+  return { context, errors };
+}
+
+/**
+ * Runs one scenario with a fresh site (collector + page servers) and a fresh
+ * browser context, cleans both up whatever happens, and adds its line to the
+ * table (counted from the collector, failed scenarios included). `fn` may
+ * return a note for the table.
+ */
+async function scenario(label, sent, siteOptions, fn) {
+  const site = await startSite(siteOptions);
+  const { context, errors } = await newContext();
+  const row = { scenario: label, sent, received: '-', duplicates: '-', requests: '-', result: 'FAILED', note: '' };
+  rows.push(row);
+  try {
+    row.note = (await fn({ site, context, errors, collector: site.collector })) || '';
+    row.result = 'ok';
+  } catch (error) {
+    row.note = String(error?.message ?? error).split('\n')[0].slice(0, 90);
+    throw error;
+  } finally {
+    const { received, duplicates } = tally(site.collector);
+    Object.assign(row, { received, duplicates, requests: posts(site.collector).length });
+    await context.close().catch(() => {});
+    await site.close();
+  }
+}
+
+/** The closing assertion of every scenario: exactly `sent` distinct events received, none twice. */
+function expectExactly(collector, sent) {
+  const { received, duplicates } = tally(collector);
+  expect({ received, duplicates }).toEqual({ received: sent, duplicates: 0 });
+}
+
+/** Page load that does not wait for the (possibly delayed) script: the snippet is inline. */
+const open = async (context, url, waitUntil = 'load') => {
+  const page = await context.newPage();
+  await page.goto(url, { waitUntil });
+  return page;
+};
+
+const count = (collector, filter) => tally(collector, filter).received;
+
+beforeAll(async () => {
+  snippetText(); // fails early, with a clear message, when dist/ is not built
+  browser = await launchChromium();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  const header = ['scenario', 'sent', 'received', 'duplicates', 'requests', 'result', 'note'];
+  const table = [header, ...rows.map((r) => [r.scenario, r.sent, r.received, r.duplicates, r.requests, r.result, r.note])].map((cells) => cells.map(String));
+  const widths = header.map((_, i) => Math.max(...table.map((cells) => cells[i].length)));
+  const line = (cells) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
+  console.log(
+    [
+      `Browser durability suite (Chromium ${browser?.version() ?? '?'}), ${((Date.now() - suiteStart) / 1000).toFixed(1)} s`,
+      line(table[0]),
+      '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|',
+      ...table.slice(1).map(line),
+    ].join('\n'),
+  );
+});
+
+describe('firstparty.js in Chromium', () => {
+  it('1. snippet: calls before and after load are delivered in order, with their page context', { timeout: 60_000 }, async () => {
+    await scenario('1 snippet (before/after load)', 4, { title: 'Scenario One' }, async ({ site, context, errors, collector }) => {
+      collector.setScriptDelay(1500); // the calls below happen before the script arrives
+      const scriptRequests = [];
+      const page = await context.newPage();
+      page.on('request', (request) => request.url().includes('/js/firstparty.min.js') && scriptRequests.push(request.url()));
+      const first = site.url('/one?utm_source=newsletter&utm_medium=email');
+      await page.goto(first, { waitUntil: 'domcontentloaded', referer: 'https://search.example/' });
+
+      const before = await page.evaluate(() => {
+        const stub = window.firstparty;
+        const state = { isStub: Array.isArray(stub), version: stub.SNIPPET_VERSION };
+        stub.track('Before One', { k: 'one-1' });
+        document.title = 'Second Title';
+        history.pushState({}, '', '/one/next');
+        stub.track('Before Two', { k: 'one-2' });
+        return state;
+      });
+      expect(before).toEqual({ isStub: true, version: '1.0.0' });
+
+      await scriptLoaded(page);
+      await page.evaluate(() => window.firstparty.track('After Load', { k: 'one-3' }));
+      await waitFor(() => collector.events().length >= 4, { message: () => `4 events, have ${collector.events().length}` });
+      await settle(collector);
+
+      const events = stored(collector);
+      expect(events.map((e) => e.name)).toEqual(['Page Viewed', 'Before One', 'Before Two', 'After Load']);
+      const times = events.map((e) => Date.parse(e.created_at));
+      expect([...times].sort((a, b) => a - b)).toEqual(times);
+      const [pv, one, two, after] = events;
+      // The page view and first call: the page as it was when they were made.
+      for (const e of [pv, one]) {
+        expect(e.context.page).toMatchObject({ url: first, path: '/one', title: 'Scenario One', referrer: 'https://search.example/', search: '?utm_source=newsletter&utm_medium=email' });
+        expect(e.context.campaign).toMatchObject({ source: 'newsletter', medium: 'email' });
+      }
+      expect(pv.properties).toMatchObject({ url: first, path: '/one', title: 'Scenario One' });
+      // After the SPA navigation: the new URL and title, before and after load alike.
+      for (const e of [two, after]) expect(e.context.page).toMatchObject({ url: site.url('/one/next'), path: '/one/next', title: 'Second Title' });
+      expect(one.properties).toEqual({ k: 'one-1' });
+      for (const e of events) {
+        expect(e.write_key).toBe(KEY);
+        expect(e.event_id).toMatch(/^EV/);
+        expect(e.profile_id).toMatch(/^PR[0-9A-Za-z]{30}$/);
+        expect(e.profile_id).toBe(pv.profile_id);
+        expect(e.session_id).toBe(pv.session_id);
+        expect(e.context.library.name).toBe('firstparty-js');
+      }
+      expect(scriptRequests).toEqual([`${site.collectorOrigin}/js/firstparty.min.js`]);
+      expect(collector.rejected()).toEqual([]);
+      expect(errors).toEqual([]);
+      expectExactly(collector, 4);
+    });
+  });
+
+  it('2. online burst: 1,000 track() calls all delivered, no duplicates', { timeout: 90_000 }, async () => {
+    await scenario('2 online burst ×1000', 1001, {}, async ({ site, context, errors, collector }) => {
+      const page = await open(context, site.url('/burst'));
+      await waitFor(() => count(collector, isPage) === 1, { message: 'the page view' });
+      const pvRequests = posts(collector).length;
+      const started = Date.now();
+      const loopMs = await page.evaluate(() => {
+        const t0 = performance.now();
+        for (let i = 0; i < 1000; i++) window.firstparty.track('Burst', { k: 'burst-' + i, i });
+        return performance.now() - t0;
+      });
+      await waitFor(() => count(collector, byPrefix('burst-')) === 1000, {
+        timeout: 30_000,
+        message: () => `1,000 burst events, have ${count(collector, byPrefix('burst-'))}`,
+      });
+      const deliveredMs = Date.now() - started;
+      await settle(collector);
+      const burstPosts = posts(collector).slice(pvRequests);
+      console.log(
+        `scenario 2: 1,000 track() took ${loopMs.toFixed(0)} ms in the page; delivered in ${deliveredMs} ms by ${burstPosts.length} requests ` +
+          `(${burstPosts.map((r) => r.events).join(', ')} events; largest body ${Math.max(...burstPosts.map((r) => r.bytes))} B)`,
+      );
+      expect(burstPosts.every((r) => r.status === 200 && r.bytes <= 65536)).toBe(true);
+      // In call order.
+      expect(stored(collector, byPrefix('burst-')).map((e) => e.properties.i)).toEqual([...Array(1000).keys()]);
+      expect(collector.rejected()).toEqual([]);
+      expect(errors).toEqual([]);
+      expectExactly(collector, 1001);
+      return `${burstPosts.length} requests for the burst`;
+    });
+  });
+
+  it('3. offline, tab closed: 100 events arrive once on the next visit, with no new call', { timeout: 90_000 }, async () => {
+    await scenario('3 offline, tab closed, reopen', 102, {}, async ({ site, context, errors, collector }) => {
+      const page = await open(context, site.url('/offline'));
+      await waitFor(() => count(collector, isPage) === 1, { message: 'the page view' });
+      await context.setOffline(true);
+      expect(await page.evaluate(() => navigator.onLine)).toBe(false);
+      await trackMany(page, { name: 'Offline', prefix: 'off-', count: 100 });
+      await page.close();
+      // Nothing could leave while offline.
+      expect(count(collector, byPrefix('off-'))).toBe(0);
+
+      await context.setOffline(false);
+      const next = await open(context, site.url('/offline-again'));
+      await waitFor(() => count(collector, byPrefix('off-')) === 100 && count(collector, isPage) === 2, {
+        timeout: 20_000,
+        message: () => `100 offline events + 2 page views, have ${count(collector, byPrefix('off-'))} + ${count(collector, isPage)}`,
+      });
+      await next.evaluate(() => window.firstparty.flush());
+      await settle(collector);
+      expect(stored(collector, byPrefix('off-')).map((e) => e.properties.i)).toEqual([...Array(100).keys()]);
+      expect(collector.rejected()).toEqual([]);
+      expect(errors).toEqual([]);
+      expectExactly(collector, 102);
+    });
+  });
+
+  for (const crossOrigin of [false, true]) {
+    const label = crossOrigin ? 'cross-origin collector (CORS preflight)' : 'same-origin collector';
+    it(`4. unload: 20 events then immediate navigation away all arrive once — ${label}`, { timeout: 60_000 }, async () => {
+      await scenario(`4 unload, ${crossOrigin ? 'cross-origin' : 'same-origin'}`, 22, { crossOrigin }, async ({ site, context, errors, collector }) => {
+        const page = await open(context, site.url('/leave'));
+        await waitFor(() => count(collector, isPage) === 1, { message: 'the page view' });
+        await settle(collector, { quietMs: 500 });
+        await page.evaluate(() => {
+          for (let i = 0; i < 20; i++) window.firstparty.track('Before Leaving', { k: 'leave-' + i, i });
+          location.href = '/away';
+        });
+        await page.waitForURL('**/away');
+        await waitFor(() => count(collector, byPrefix('leave-')) === 20, {
+          message: () => `20 events sent as the page left, have ${count(collector, byPrefix('leave-'))}`,
+        });
+        // Back on the site: whatever the last page left queued goes out now, so a
+        // re-send of the unload events would show here.
+        await page.goto(site.url('/back'));
+        await waitFor(() => count(collector, isPage) === 2, { message: 'the second page view' });
+        await page.evaluate(() => window.firstparty.flush());
+        await settle(collector);
+        if (crossOrigin) {
+          const preflights = collector.requests().filter((r) => r.method === 'OPTIONS');
+          expect(preflights.length).toBeGreaterThan(0);
+          expect(posts(collector).every((r) => r.origin === site.pageOrigin)).toBe(true);
+        }
+        expect(collector.rejected()).toEqual([]);
+        expect(errors).toEqual([]);
+        expectExactly(collector, 22);
+      });
+    });
+  }
+
+  it('5a. fast bounce: navigated away before the script loads — the snippet beacon delivers the queued calls', { timeout: 60_000 }, async () => {
+    await scenario('5a fast bounce, navigated away', 7, {}, async ({ site, context, errors, collector }) => {
+      collector.setScriptDelay(60_000); // the script never arrives while the page lives
+      const page = await open(context, site.url('/bounce'), 'domcontentloaded');
+      await page.evaluate(() => {
+        for (let i = 0; i < 5; i++) window.firstparty.track('Bounce', { k: 'bounce-' + i, i });
+      });
+      expect(await page.evaluate(() => Array.isArray(window.firstparty))).toBe(true);
+      await page.goto(site.url('/away'), { waitUntil: 'domcontentloaded' });
+      await waitFor(() => count(collector) === 6, { message: () => `page view + 5 events from the snippet, have ${count(collector)}` });
+      const beaconed = stored(collector);
+      expect(beaconed.map((e) => e.name)).toEqual(['Page Viewed', 'Bounce', 'Bounce', 'Bounce', 'Bounce', 'Bounce']);
+      expect(beaconed[1].context.page.url).toBe(site.url('/bounce'));
+
+      // The next visit, with the script arriving normally, sends nothing of the bounce again.
+      collector.setScriptDelay(0);
+      await page.goto(site.url('/bounce-again'));
+      await scriptLoaded(page);
+      await waitFor(() => count(collector, isPage) === 2, { message: 'the second page view' });
+      await page.evaluate(() => window.firstparty.flush());
+      await settle(collector);
+      expect(collector.rejected()).toEqual([]);
+      expect(errors).toEqual([]);
+      expectExactly(collector, 7);
+    });
+  });
+
+  it('5b. fast bounce: hidden before the script loads, visible again, script arrives — nothing is sent twice', { timeout: 60_000 }, async () => {
+    await scenario('5b fast bounce, hidden then visible', 10, {}, async ({ site, context, errors, collector }) => {
+      collector.setScriptDelay(4000);
+      const page = await open(context, site.url('/hide'), 'domcontentloaded');
+      await page.evaluate(() => {
+        for (let i = 0; i < 5; i++) window.firstparty.track('Hidden Early', { k: 'early-' + i, i });
+      });
+      await setVisibility(page, 'hidden');
+      await waitFor(() => count(collector) === 6, { message: () => `page view + 5 events from the snippet, have ${count(collector)}` });
+      expect(await page.evaluate(() => Array.isArray(window.firstparty))).toBe(true); // still the snippet
+      await setVisibility(page, 'visible');
+
+      await scriptLoaded(page);
+      await page.evaluate(() => {
+        for (let i = 0; i < 3; i++) window.firstparty.track('After Script', { k: 'late-' + i, i });
+      });
+      await page.evaluate(() => window.firstparty.flush());
+      await waitFor(() => count(collector, byPrefix('late-')) === 3, { message: 'the 3 events tracked after load' });
+      // Hidden once more, now with the script in charge: the snippet must stay quiet.
+      await page.evaluate(() => window.firstparty.track('Hidden Again', { k: 'again-0' }));
+      await setVisibility(page, 'hidden');
+      await waitFor(() => count(collector, byPrefix('again-')) === 1, { message: 'the event handed over on the second hide' });
+      await setVisibility(page, 'visible');
+      await page.evaluate(() => window.firstparty.flush());
+      await settle(collector);
+      expect(collector.rejected()).toEqual([]);
+      expect(errors).toEqual([]);
+      expectExactly(collector, 10);
+    });
+  });
+
+  /** Track 10 events into a collector failing as `fault` says; returns the POSTs of the episode. */
+  async function failureEpisode({ site, context, collector }, fault, prefix, timeout = 40_000) {
+    const page = await open(context, site.url('/' + prefix));
+    await waitFor(() => count(collector, isPage) === 1, { message: 'the page view' });
+    await settle(collector, { quietMs: 300 });
+    const before = posts(collector).length;
+    collector.fault(fault);
+    await page.evaluate((p) => {
+      for (let i = 0; i < 10; i++) window.firstparty.track('During Outage', { k: p + i, i });
+    }, prefix);
+    await waitFor(() => count(collector, byPrefix(prefix)) === 10, {
+      timeout,
+      message: () => `10 events through the outage, have ${count(collector, byPrefix(prefix))}; requests: ${JSON.stringify(posts(collector).slice(before).map((r) => [r.status, r.fault, r.ms]))}`,
+    });
+    await page.evaluate(() => window.firstparty.flush());
+    await settle(collector);
+    return { page, episode: posts(collector).slice(before) };
+  }
+
+  const gaps = (episode) => episode.slice(1).map((r, i) => r.ms - episode[i].ms);
+
+  it('6a. collector failures: 503 ×3 without Retry-After — exponential backoff, then everything once', { timeout: 90_000 }, async () => {
+    await scenario('6a 503 ×3', 11, {}, async (env) => {
+      const { episode } = await failureEpisode(env, { mode: '503', count: 3 }, 'f503-');
+      expect(episode.map((r) => r.status)).toEqual([503, 503, 503, 200]);
+      const g = gaps(episode);
+      console.log(`scenario 6a: gaps between attempts ${g.join(', ')} ms`);
+      // backoff(n) = 1 s × 2^n × [0.5, 1.5): at least 500, 1000, 2000 ms (less a little timer slack).
+      g.forEach((gap, n) => expect(gap).toBeGreaterThanOrEqual(1000 * 2 ** n * 0.5 - 50));
+      expect(env.errors).toEqual([]);
+      expectExactly(env.collector, 11);
+      return `gaps ${g.join('/')} ms`;
+    });
+  });
+
+  it('6b. collector failures: 503 ×3 with Retry-After: 2, cross-origin — the header is honoured', { timeout: 90_000 }, async () => {
+    await scenario('6b 503 ×3 + Retry-After 2', 11, { crossOrigin: true }, async (env) => {
+      const { episode } = await failureEpisode(env, { mode: '503', count: 3, retryAfter: 2 }, 'fra-');
+      expect(episode.map((r) => r.status)).toEqual([503, 503, 503, 200]);
+      const g = gaps(episode);
+      console.log(`scenario 6b: gaps between attempts ${g.join(', ')} ms`);
+      // Never sooner than Retry-After (2 s), which the script reads cross-origin too.
+      g.forEach((gap) => expect(gap).toBeGreaterThanOrEqual(2000 - 50));
+      expect(env.errors).toEqual([]);
+      expectExactly(env.collector, 11);
+      return `gaps ${g.join('/')} ms`;
+    });
+  });
+
+  it('6c. collector failures: a hung request — the events still arrive, once', { timeout: 90_000 }, async () => {
+    await scenario('6c hung request', 11, {}, async (env) => {
+      // The collector never answers the first request (the connection stays open).
+      // The page must give up on it in bounded time and retry: a fetch that never
+      // settles would otherwise stall this page's queue (and, holding the flush
+      // lock, every tab of the origin) for as long as the page lives.
+      const { episode } = await failureEpisode(env, { mode: 'hang', count: 1 }, 'hang-');
+      expect(episode[0].fault).toBe('hang');
+      expect(env.errors).toEqual([]);
+      expectExactly(env.collector, 11);
+      return `retried after ${episode.length > 1 ? episode[1].ms - episode[0].ms : '?'} ms`;
+    });
+  });
+
+  it('6d. collector failures: a dropped connection — retried, everything once', { timeout: 90_000 }, async () => {
+    await scenario('6d dropped connection', 11, {}, async (env) => {
+      const { episode } = await failureEpisode(env, { mode: 'drop', count: 1 }, 'drop-');
+      expect(episode[0].fault).toBe('drop');
+      expect(episode[episode.length - 1].status).toBe(200);
+      expect(env.errors).toEqual([]);
+      expectExactly(env.collector, 11);
+      return `${episode.length} attempts`;
+    });
+  });
+
+  it('7a. several tabs: 3 tabs offline, 100 events each, back online — 300 distinct, no duplicates', { timeout: 90_000 }, async () => {
+    await scenario('7a 3 tabs offline ×100', 303, {}, async ({ site, context, errors, collector }) => {
+      const tabs = [];
+      for (let t = 0; t < 3; t++) tabs.push(await open(context, site.url('/tab' + t)));
+      await waitFor(() => count(collector, isPage) === 3, { message: '3 page views' });
+      await settle(collector, { quietMs: 300 });
+      await context.setOffline(true);
+      await Promise.all(tabs.map((tab, t) => trackMany(tab, { name: 'Tab Event', prefix: `tab${t}-`, count: 100 })));
+      expect(count(collector, (e) => e.name === 'Tab Event')).toBe(0);
+      await context.setOffline(false);
+      await waitFor(() => count(collector, (e) => e.name === 'Tab Event') === 300, {
+        timeout: 20_000,
+        message: () => `300 tab events, have ${count(collector, (e) => e.name === 'Tab Event')}`,
+      });
+      await Promise.all(tabs.map((tab) => tab.evaluate(() => window.firstparty.flush())));
+      await settle(collector);
+      for (let t = 0; t < 3; t++) expect(count(collector, byPrefix(`tab${t}-`))).toBe(100);
+      expect(errors).toEqual([]);
+      expectExactly(collector, 303);
+    });
+  });
+
+  it('7b. several tabs: a tab closed in the middle of its flush — another tab delivers its events, once', { timeout: 90_000 }, async () => {
+    await scenario('7b tab closed mid-flush', 29, {}, async ({ site, context, errors, collector }) => {
+      const other = await open(context, site.url('/other'));
+      const closing = await open(context, site.url('/closing'));
+      await waitFor(() => count(collector, isPage) === 2, { message: '2 page views' });
+      await settle(collector, { quietMs: 300 });
+      collector.fault({ mode: 'hang', count: 1 });
+      await trackMany(closing, { name: 'Mid Flush', prefix: 'mid-', count: 20 });
+      await waitFor(() => collector.requests().some((r) => r.fault === 'hang'), { message: 'the flush to hang' });
+      // Tracked while the flush hangs: not in that request, so handed over as the tab closes.
+      await trackMany(closing, { name: 'Mid Flush', prefix: 'mid-', count: 5, start: 20 });
+      // The other tab has something to send too, and keeps trying while the closing tab holds the flush.
+      await other.evaluate(() => window.firstparty.track('Other Tab', { k: 'other-0' }));
+      await closing.close();
+      await waitFor(() => count(collector, byPrefix('mid-')) === 25 && count(collector, byPrefix('other-')) === 1, {
+        timeout: 30_000,
+        message: () => `25 events of the closed tab + 1, have ${count(collector, byPrefix('mid-'))} + ${count(collector, byPrefix('other-'))}`,
+      });
+      // A page of the origin loaded later sends anything still queued: a re-send would show.
+      const later = await open(context, site.url('/later'));
+      await waitFor(() => count(collector, isPage) === 3, { message: 'the third page view' });
+      await later.evaluate(() => window.firstparty.flush());
+      await settle(collector);
+      expect(errors).toEqual([]);
+      expectExactly(collector, 29);
+    });
+  });
+
+  const refusals = {
+    'cookies disabled': { cdpCookiesDisabled: true },
+    'cookies throwing': {
+      init: () => {
+        const refuse = () => {
+          throw new DOMException('The document is sandboxed and lacks the allow-same-origin flag.', 'SecurityError');
+        };
+        Object.defineProperty(Document.prototype, 'cookie', { configurable: true, get: refuse, set: refuse });
+      },
+    },
+    'indexedDB missing': {
+      init: () => {
+        Object.defineProperty(window, 'indexedDB', { configurable: true, value: undefined });
+      },
+    },
+    'indexedDB.open() throwing': {
+      init: () => {
+        IDBFactory.prototype.open = function () {
+          throw new DOMException('The user denied permission to access the database.', 'UnknownError');
+        };
+      },
+    },
+    'localStorage throwing': {
+      init: () => {
+        Object.defineProperty(window, 'localStorage', {
+          configurable: true,
+          get() {
+            throw new DOMException('Access is denied for this document.', 'SecurityError');
+          },
+        });
+      },
+    },
+    'all refused (memory only)': {
+      init: () => {
+        const refuse = () => {
+          throw new DOMException('Access is denied for this document.', 'SecurityError');
+        };
+        Object.defineProperty(Document.prototype, 'cookie', { configurable: true, get: refuse, set: refuse });
+        Object.defineProperty(window, 'localStorage', { configurable: true, get: refuse });
+        Object.defineProperty(window, 'indexedDB', { configurable: true, value: undefined });
+      },
+    },
+  };
+
+  for (const [label, { init, cdpCookiesDisabled }] of Object.entries(refusals)) {
+    it(`8. storage refused (${label}): events still delivered, nothing thrown into the page`, { timeout: 60_000 }, async () => {
+      await scenario(`8 storage: ${label}`, 11, {}, async ({ site, context, errors, collector }) => {
+        const page = await context.newPage();
+        if (init) await page.addInitScript(init);
+        if (cdpCookiesDisabled) {
+          const cdp = await context.newCDPSession(page);
+          await cdp.send('Emulation.setDocumentCookieDisabled', { disabled: true });
+        }
+        await page.goto(site.url('/refused'));
+        await scriptLoaded(page);
+        if (cdpCookiesDisabled || label.startsWith('cookies') || label.startsWith('all')) {
+          expect(await page.evaluate(() => { try { document.cookie = 'probe=1'; return document.cookie.includes('probe'); } catch { return false; } })).toBe(false);
+        }
+        await page.evaluate(() => {
+          for (let i = 0; i < 10; i++) window.firstparty.track('Refused Storage', { k: 'ref-' + i, i });
+        });
+        await waitFor(() => count(collector, byPrefix('ref-')) === 10 && count(collector, isPage) === 1, {
+          timeout: 30_000,
+          message: () => `10 events + 1 page view, have ${count(collector, byPrefix('ref-'))} + ${count(collector, isPage)}`,
+        });
+        await page.evaluate(() => window.firstparty.flush());
+        await settle(collector);
+        const events = stored(collector);
+        expect(new Set(events.map((e) => e.profile_id)).size).toBe(1);
+        expect(events[0].profile_id).toMatch(/^PR[0-9A-Za-z]{30}$/);
+        expect(collector.rejected()).toEqual([]);
+        expect(errors).toEqual([]);
+        expectExactly(collector, 11);
+      });
+    });
+  }
+
+  it('9. sessions and identity: profile survives reload and a new tab; the session rolls after the timeout; reset() gives new IDs', { timeout: 90_000 }, async () => {
+    await scenario('9 sessions & identity', 10, {}, async ({ site, context, errors, collector }) => {
+      const ids = (page) => page.evaluate(() => ({ profile: window.firstparty.getProfileId(), session: window.firstparty.getSessionId() }));
+      const page = await open(context, site.url('/id-1'));
+      await scriptLoaded(page);
+      const first = await ids(page);
+      expect(first.profile).toMatch(/^PR[0-9A-Za-z]{30}$/);
+      expect(first.session).toMatch(/^[A-Z]{2}[0-9A-Za-z]{30}$/);
+
+      await page.goto(site.url('/id-2'));
+      await scriptLoaded(page);
+      expect(await ids(page)).toEqual(first);
+      const tab = await open(context, site.url('/id-3'));
+      await scriptLoaded(tab);
+      expect(await ids(tab)).toEqual(first);
+      await waitFor(() => count(collector, isPage) === 3, { message: '3 page views' });
+      for (const e of stored(collector, isPage)) expect([e.profile_id, e.session_id]).toEqual([first.profile, first.session]);
+
+      // reset(): new profile and session, kept by the next page.
+      const afterReset = await tab.evaluate(() => {
+        window.firstparty.reset();
+        window.firstparty.track('After Reset', { k: 'reset-0' });
+        return { profile: window.firstparty.getProfileId(), session: window.firstparty.getSessionId() };
+      });
+      expect(afterReset.profile).toMatch(/^PR[0-9A-Za-z]{30}$/);
+      expect(afterReset.profile).not.toBe(first.profile);
+      expect(afterReset.session).not.toBe(first.session);
+      await waitFor(() => count(collector, byPrefix('reset-')) === 1, { message: 'the event after reset()' });
+      const [resetEvent] = stored(collector, byPrefix('reset-'));
+      expect([resetEvent.profile_id, resetEvent.session_id]).toEqual([afterReset.profile, afterReset.session]);
+      await tab.goto(site.url('/id-4'));
+      await scriptLoaded(tab);
+      expect(await ids(tab)).toEqual(afterReset);
+      await waitFor(() => count(collector, isPage) === 4, { message: '4 page views' });
+
+      // A short sessionTimeout (2 s): activity within it keeps the session, a pause longer than it rolls it.
+      site.setPage('/short', { options: { sessionTimeout: 2000 } });
+      const short = await browser.newContext();
+      try {
+        const p = await short.newPage();
+        p.on('pageerror', (error) => errors.push(error.message));
+        await p.goto(site.url('/short'));
+        await scriptLoaded(p);
+        await p.evaluate(() => window.firstparty.track('Session', { k: 'sess-0' }));
+        await p.waitForTimeout(500);
+        await p.evaluate(() => window.firstparty.track('Session', { k: 'sess-1' }));
+        await p.waitForTimeout(2600); // longer than sessionTimeout without activity
+        await p.evaluate(() => window.firstparty.track('Session', { k: 'sess-2' }));
+        await p.evaluate(() => window.firstparty.track('Session', { k: 'sess-3' }));
+        await waitFor(() => count(collector, byPrefix('sess-')) === 4 && count(collector, isPage) === 5, { message: '4 session events + 5 page views' });
+        const s = Object.fromEntries(stored(collector, byPrefix('sess-')).map((e) => [e.properties.k, e]));
+        expect(s['sess-1'].session_id).toBe(s['sess-0'].session_id);
+        expect(s['sess-2'].session_id).not.toBe(s['sess-1'].session_id);
+        expect(s['sess-3'].session_id).toBe(s['sess-2'].session_id);
+        for (const k of ['sess-1', 'sess-2', 'sess-3']) expect(s[k].profile_id).toBe(s['sess-0'].profile_id);
+        await settle(collector);
+      } finally {
+        await short.close();
+      }
+      expect(errors).toEqual([]);
+      expectExactly(collector, 10);
+    });
+  });
+
+  it("10. SPA: pageviews: 'history' sends exactly one Page Viewed per path change", { timeout: 60_000 }, async () => {
+    await scenario("10 SPA pageviews: 'history'", 5, { options: { pageviews: 'history' } }, async ({ site, context, errors, collector }) => {
+      const page = await open(context, site.url('/'));
+      await scriptLoaded(page);
+      await page.evaluate(async () => {
+        history.pushState({}, '', '/spa/a'); // path change: 1
+        history.pushState({}, '', '/spa/a?tab=2'); // query only
+        history.replaceState({}, '', '/spa/a?tab=3'); // same path
+        history.pushState({}, '', '/spa/a?tab=3#frag'); // hash only
+        history.pushState({}, '', '/spa/b'); // path change: 2
+        history.replaceState({}, '', '/spa/c'); // path change: 3
+        await new Promise((resolve) => {
+          addEventListener('popstate', resolve, { once: true });
+          history.back(); // back to /spa/a?tab=3#frag: path change 4
+        });
+        await new Promise((resolve) => {
+          addEventListener('popstate', resolve, { once: true });
+          location.hash = 'other'; // fragment navigation: popstate, same path
+        });
+      });
+      await waitFor(() => count(collector, isPage) >= 5, { message: () => `5 page views, have ${count(collector, isPage)}` });
+      await page.evaluate(() => window.firstparty.flush());
+      await settle(collector);
+      const views = stored(collector, isPage);
+      expect(views.map((e) => e.properties.path)).toEqual(['/', '/spa/a', '/spa/b', '/spa/c', '/spa/a']);
+      expect(views.map((e) => e.context.page.path)).toEqual(['/', '/spa/a', '/spa/b', '/spa/c', '/spa/a']);
+      expect(errors).toEqual([]);
+      expectExactly(collector, 5);
+    });
+  });
+});
