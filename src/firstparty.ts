@@ -13,7 +13,7 @@ import { randomId } from './lib/randomId';
 import { lsGet, lsSet } from './lib/storage';
 import { cleanProperties } from './lib/toJson';
 import { beacon, post, type SendResult } from './lib/transport';
-import { bindElements, forElement, type Elements, type PerElement } from './lib/bindElements';
+import { bindElements, forElement, toElements, type Elements, type PerElement } from './lib/bindElements';
 import { hasPrivacySignal, isOptedOut, setOptedOut } from './lib/privacy';
 import { watchHistory } from './lib/watchHistory';
 import { VERSION } from './version';
@@ -177,6 +177,7 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
   let waiting: [string, unknown[], CallSite][] = [];
   let readyCallbacks: (() => void)[] | undefined = [];
   const middlewares: SourceMiddleware[] = [];
+  let noIntegrations = 0;
   const cleanups: (() => void)[] = [];
 
   /** A library event for `on()` listeners, logged in debug mode. */
@@ -440,7 +441,8 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
    * loaded or consent is pending, and are discarded when recording is blocked.
    */
   function call(method: string, args: any[], site: CallSite): void {
-    if (!identity || consent === 'pending') return void waiting.push([method, args, site]);
+    // A waiting call notes its own moment, as the snippet does.
+    if (!identity || consent === 'pending') return void waiting.push([method, args, site.time ? site : { time: Date.now(), page: pageSnapshot() }]);
     if (blocked || !consent) return debug('not recorded:', blocked || 'no consent');
     const [first, second, , fourth] = args;
     const newId = typeof first === 'string' && first ? first : 0;
@@ -459,6 +461,8 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     }
     // page(category?, name?, properties?, options?, callback?): leading strings, then objects, then a function.
     const names = args.slice(0, 2).filter((arg) => typeof arg === 'string');
+    if (args.some((arg, i) => arg != null && !isObject(arg) && typeof arg !== 'function' && !(i < 2 && typeof arg === 'string')))
+      warn('page(): arguments ignored:', args);
     const { url, title, referrer } = site.page || pageSnapshot();
     const { pathname, search } = new URL(url, location.href);
     record(
@@ -488,12 +492,17 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
   /** trackLink/trackForm: binds listeners that record when an element is clicked or a form submitted. */
   const bind =
     (type: 'click' | 'submit') =>
-    (elements: Elements, name: PerElement<string>, properties?: PerElement<Properties>) =>
+    (elements: Elements, name: PerElement<string>, properties?: PerElement<Properties>) => {
+      if (!toElements(elements)[0]) warn(type + ': no elements to track:', elements);
       cleanups.push(
         bindElements(elements, type, (element) =>
           guard(type, () => call('track', [forElement(name, element), properties && forElement(properties, element)], {}))(),
         ),
       );
+    };
+
+  /** Whether `value` is a function; warns about it when not. */
+  const isFunction = (value: unknown, method: string) => typeof value === 'function' || warn(method + '() needs a function');
 
   const api = {
     load(key: string, host: string, given?: FirstpartyOptions) {
@@ -533,7 +542,7 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     },
     reset: () => identity?.reset(),
     ready(callback: () => void) {
-      if (typeof callback === 'function') readyCallbacks ? readyCallbacks.push(callback) : Promise.resolve().then(guard('ready', callback));
+      if (isFunction(callback, 'ready')) readyCallbacks ? readyCallbacks.push(callback) : Promise.resolve().then(guard('ready', callback));
     },
     flush,
     getProfileId: () => identity?.profileId(),
@@ -541,13 +550,13 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     debug(on = true) {
       logState.debug = !!on;
     },
-    on: emitter.on,
-    once: emitter.once,
+    on: (name: string, handler: Handler) => isFunction(handler, 'on') && emitter.on(name, handler),
+    once: (name: string, handler: Handler) => isFunction(handler, 'once') && emitter.once(name, handler),
     off: emitter.off,
     addSourceMiddleware(middleware: SourceMiddleware) {
-      if (typeof middleware === 'function') middlewares.push(middleware);
+      if (isFunction(middleware, 'addSourceMiddleware')) middlewares.push(middleware);
     },
-    addIntegrationMiddleware: () => debug('no integrations: middleware unused'),
+    addIntegrationMiddleware: () => noIntegrations++ || debug('no integrations: middleware unused'),
     addDestinationMiddleware: () => api.addIntegrationMiddleware(),
     trackLink: bind('click'),
     trackClick: bind('click'),
@@ -571,7 +580,11 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     },
     optIn() {
       setOptedOut(false, cookieDomain);
-      if (blocked === 'opted out') blocked = '';
+      if (blocked === 'opted out') {
+        blocked = '';
+        // The IDs were kept in memory while opted out; stored ones from now on.
+        if (identity && consent === true) identity = createIdentity(options.sessionTimeout, cookieDomain, options.storage);
+      }
     },
     destroy() {
       clearTimeout(timer);

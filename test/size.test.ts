@@ -13,8 +13,8 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
  * at what the code weighs today plus a little, so any growth is a decision.
  */
 const BUDGETS = {
-  iifeBrotli: 6000,
-  snippetMinified: 1400,
+  iifeBrotli: 6600,
+  snippetMinified: 1500,
   snippetLiteMinified: 1000,
 };
 

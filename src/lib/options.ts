@@ -72,7 +72,7 @@ export function resolveOptions(options: any, onBad: (key: string) => void): Reso
     const fallback = resolved[key];
     if (value !== undefined) {
       // Numbers must be positive and within setTimeout's 2^31 ms ceiling.
-      (CHOICES[key] ? CHOICES[key].includes(value) : typeof value == typeof fallback && !(value <= 0 || value >= 2 ** 31))
+      (CHOICES[key] ? CHOICES[key].includes(value) : typeof value == typeof fallback && (typeof value != 'number' || (value > 0 && value < 2 ** 31)))
         ? (resolved[key] = value)
         : onBad(key);
     }

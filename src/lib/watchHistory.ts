@@ -7,9 +7,10 @@
  * the original methods if nobody has wrapped them after us.
  */
 export function watchHistory(callback: () => void): () => void {
-  let path = location.pathname;
+  let path: string | undefined = location.pathname;
   const check = () => {
-    if (location.pathname !== path) {
+    // After teardown our wrapper may still sit inside another script's: stay silent.
+    if (path && location.pathname !== path) {
       path = location.pathname;
       callback();
     }
@@ -26,6 +27,7 @@ export function watchHistory(callback: () => void): () => void {
   });
   addEventListener('popstate', check);
   return () => {
+    path = undefined;
     removeEventListener('popstate', check);
     for (const [name, original, wrapper] of wrapped) {
       if ((history as any)[name] === wrapper) (history as any)[name] = original;

@@ -43,7 +43,7 @@ declare const BOUNCE_FALLBACK: boolean;
   // snippet's nonce (readable only while the snippet's own <script> runs).
   const nonce = (d.currentScript as HTMLScriptElement | null)?.nonce;
   stub.load = (key: string, host: string, options?: { libraryPath?: string; integrity?: string }) => {
-    const origin = host.includes('//') ? host : 'https://' + host;
+    const origin = /\/\//.test(host) ? host : 'https://' + host;
     const script = d.createElement('script');
     const onHide = () => {
       try {
@@ -59,15 +59,21 @@ declare const BOUNCE_FALLBACK: boolean;
               new Blob(
                 [
                   JSON.stringify({
-                    events: calls.map((call, _, __, track = call[0] == 'track') => ({
-                      name: track ? call[1] : 'Page Viewed',
-                      write_key: key,
-                      profile_id: (d.cookie.match('fpid=(\\w+)') || [])[1],
-                      // page(category?, name?, properties?): the first object argument is the properties.
-                      properties: track ? call[2] : call.find((arg) => typeof arg == 'object'),
-                      context: { page: call.p },
-                      created_at: new Date(call.t!).toISOString(),
-                    })),
+                    events: calls.map((call) => {
+                      const track = call[0] == 'track';
+                      // page(category?, name?, properties?): leading strings, then the properties object.
+                      const [first, second] = call.slice(1, 3).filter((arg) => typeof arg == 'string');
+                      return {
+                        name: track ? call[1] : 'Page Viewed',
+                        write_key: key,
+                        profile_id: (d.cookie.match('(^|; )fpid=(\\w+)') || [])[2],
+                        properties: track
+                          ? call[2]
+                          : { ...call.p, category: second && first, name: second || first, ...call.find((arg) => typeof arg == 'object') },
+                        context: { page: call.p },
+                        created_at: new Date(call.t!).toISOString(),
+                      };
+                    }),
                   }),
                 ],
                 { type: 'application/json' },
