@@ -1,6 +1,6 @@
 import { backoff } from './lib/backoff';
 import { batchBody, KEEPALIVE_LIMIT, recordBytes, splitBatches, utf8Length } from './lib/batch';
-import { captureContext, pageSnapshot, type EventContext, type PageSnapshot } from './lib/context';
+import { captureContext, eventJson, pageSnapshot, type EventContext, type PageSnapshot } from './lib/context';
 import { topDomain } from './lib/cookies';
 import { createEmitter, type Handler } from './lib/emitter';
 import { createIdentity, type Identity } from './lib/identity';
@@ -268,7 +268,7 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
   function store(event: FirstpartyEvent, callback: unknown): void {
     let json: string;
     try {
-      json = JSON.stringify(event);
+      json = eventJson(event as unknown as Properties);
     } catch (error) {
       // Only a middleware can have put something unserializable in.
       return warn('unserializable event dropped', error);
@@ -291,7 +291,8 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     const records = writeBuffer;
     writeBuffer = [];
     try {
-      await queue.put(records);
+      // One chunk per request's worth (see idbStore).
+      for (const chunk of splitBatches(records, options.maxBatchBytes)) await queue.put(chunk);
       if ((queuedEstimate += records.length) > options.maxQueue) await trim(await queue.all());
     } catch (error) {
       // Unreachable in practice (memory never refuses); the events are still in `unacked`.

@@ -1,3 +1,5 @@
+import { lsGet, lsSet } from './storage';
+
 /** The page an event happened on (Firstparty's `context.page` keys). */
 export interface PageContext {
   url: string;
@@ -50,6 +52,29 @@ export function campaignFrom(search: string): CampaignContext | undefined {
 let cachedKey = '';
 let cached: EventContext | undefined;
 
+let cachedJson = '';
+let jsonOf: EventContext | undefined;
+
+/**
+ * `JSON.stringify(event)` with the context's JSON reused while the context
+ * object is the same: the context is most of an event's bytes, and stringifying
+ * it for each of 1,000 events in a loop was the largest cost of `track()`.
+ */
+export function eventJson(event: Record<string, unknown>): string {
+  return (
+    '{' +
+    Object.keys(event)
+      .map(
+        (key) =>
+          JSON.stringify(key) +
+          ':' +
+          (key === 'context' && event[key] === cached ? (jsonOf === cached ? cachedJson : (cachedJson = JSON.stringify((jsonOf = cached)))) : JSON.stringify(event[key])),
+      )
+      .join(',') +
+    '}'
+  );
+}
+
 /** The parts of a page's identity a queued call remembers from its own moment. */
 export interface PageSnapshot {
   url: string;
@@ -59,8 +84,11 @@ export interface PageSnapshot {
 
 /** The page as it is right now. */
 export function pageSnapshot(): PageSnapshot {
-  return { url: location.href, title: document.title, referrer: document.referrer };
+  return { url: location.href, title: document.title, referrer: referrer ?? (referrer = document.referrer) };
 }
+
+/** A document's referrer never changes, and reading it is not free. */
+let referrer: string | undefined;
 
 /**
  * The event context at call time. Events are often tracked in bursts from one
@@ -76,7 +104,7 @@ export function captureContext(version: string, page: PageSnapshot = pageSnapsho
     cached = {
       page: { url: page.url, path: url.pathname, title: page.title, referrer: page.referrer, search: url.search },
       locale: navigator.language,
-      timezone: timezone(),
+      timezone: timezone(false),
       useragent: navigator.userAgent,
       screen: { width, height },
       library: { name: 'firstparty-js', version },
@@ -88,10 +116,35 @@ export function captureContext(version: string, page: PageSnapshot = pageSnapsho
   return cached!;
 }
 
-function timezone(): string {
-  try {
-    return Intl.DateTimeFormat().resolvedOptions().timeZone || '';
-  } catch {
-    return '';
+/**
+ * Stands in for the time zone in events captured before it is known; the
+ * batch body replaces it as the event leaves (see `batchBody`).
+ */
+export const TIMEZONE_PENDING = '\0tz';
+const TIMEZONE_KEY = 'firstparty-js:tz';
+let zone: string | undefined;
+
+/**
+ * The IANA time zone, e.g. `Europe/Berlin`. Asking for it constructs an
+ * `Intl.DateTimeFormat`, which loads the time zone data: 100–280 ms of main
+ * thread the first time in a page on the bench machine. So it is computed at
+ * most once per page, off the `track()` path (when the first batch leaves),
+ * and remembered in localStorage with the UTC offset it was seen with, so
+ * later pages of the site know it at once (a changed offset asks again).
+ */
+export function timezone(compute = true): string {
+  if (!zone) {
+    const offset = String(new Date().getTimezoneOffset());
+    const [seenOffset, seenZone] = (lsGet(TIMEZONE_KEY) || '').split(' ');
+    if (seenOffset === offset && seenZone) zone = seenZone;
+    else if (compute) {
+      try {
+        zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      } catch {
+        // No Intl: the event goes without a time zone.
+      }
+      lsSet(TIMEZONE_KEY, offset + ' ' + (zone = zone || ''));
+    }
   }
+  return zone ?? TIMEZONE_PENDING;
 }

@@ -47,7 +47,9 @@ export function clean(value: unknown, onRepair: (what: string) => void, depth = 
   const out: any = Array.isArray(value) ? [] : {};
   for (const key of keys.slice(0, MAX_KEYS)) {
     try {
-      out[key] = next(any[key]);
+      const item = any[key];
+      // The common case, a short string, a number or a boolean, needs no call.
+      out[key] = typeof item === 'number' || typeof item === 'boolean' || (typeof item === 'string' && item.length <= MAX_STRING) ? item : next(item);
     } catch {
       onRepair('a throwing getter');
     }

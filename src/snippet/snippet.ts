@@ -12,9 +12,12 @@
  *   a slow CDN), the snippet sends its queued `track`/`page` calls itself with
  *   `sendBeacon` and marks them (`s`), so the script never sends them again.
  *   These events carry the page fields in `context.page` and, for `page`
- *   calls, in the properties; `profile_id`/`session_id` come from the `fpid`/
- *   `fsid` cookies of an earlier visit (absent on a first visit: the collector
- *   creates them).
+ *   calls, in the properties; `profile_id` comes from the `fpid` cookie of an
+ *   earlier visit (absent on a first visit: the collector creates one), and
+ *   they have no `event_id`: they are sent once, then marked.
+ *
+ * Besides Firstparty's methods it stubs `consent`, `optIn` and `optOut`, so a
+ * consent manager may call them before the script has arrived.
  */
 type Call = any[] & { t?: number; p?: { url: string; title: string; referrer: string }; s?: 1 };
 type Stub = Call[] & Record<string, any>;
@@ -28,7 +31,7 @@ declare const BOUNCE_FALLBACK: boolean;
   if (stub.invoked) return console.warn('Firstparty snippet included twice.');
   stub.invoked = 1;
   stub.SNIPPET_VERSION = '1.0.0';
-  'trackSubmit trackClick trackLink trackForm pageview identify reset group track ready alias debug page once off on addSourceMiddleware addIntegrationMiddleware setAnonymousId addDestinationMiddleware'
+  'trackSubmit trackClick trackLink trackForm pageview identify reset group track ready alias debug page once off on addSourceMiddleware addIntegrationMiddleware setAnonymousId addDestinationMiddleware consent optIn optOut'
     .split(' ')
     .map((method) => {
       stub[method] = (...call: Call) => {

@@ -1,0 +1,449 @@
+/**
+ * The snippet as it ships: the BUILT text of dist/snippet.min.js (and
+ * dist/snippet-lite.min.js) evaluated in the happy-dom page, the way an inline
+ * <script> runs it. `npm run build` first.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { installCookieJar, removeCookieJar } from '../helpers/cookieJar';
+import { setUrl, START_URL } from '../helpers/page';
+
+const dist = (file: string) => readFileSync(fileURLToPath(new URL('../../dist/' + file, import.meta.url)), 'utf8');
+const SNIPPET = dist('snippet.min.js');
+const LITE = dist('snippet-lite.min.js');
+
+const METHODS =
+  'trackSubmit trackClick trackLink trackForm pageview identify reset group track ready alias debug page once off on addSourceMiddleware addIntegrationMiddleware setAnonymousId addDestinationMiddleware'.split(
+    ' ',
+  );
+const KEY = 'wmc8KThQ2MxPq7Vu';
+const HOST = 'fp.example.com';
+const BULK = 'https://fp.example.com/events/track/bulk';
+const T0 = Date.UTC(2025, 3, 1, 10, 0, 0);
+
+/** A queued call: `[method, ...args]` with the snippet's notes. */
+type Call = unknown[] & { t?: number; p?: { url: string; title: string; referrer: string }; s?: 1 };
+type Stub = Call[] & Record<string, any>;
+
+/** Runs snippet text as an inline classic script would (global scope). */
+function run(text = SNIPPET): Stub {
+  (0, eval)(text);
+  return (window as any).firstparty;
+}
+
+let warn: ReturnType<typeof vi.spyOn>;
+let beacon: ReturnType<typeof vi.fn>;
+let settings: { handleDisabledFileLoadingAsSuccess: boolean };
+let previousSetting: boolean;
+
+beforeAll(() => {
+  // The script the snippet inserts is never fetched in happy-dom; without this
+  // it reports a loading error on the console.
+  settings = (window as any).happyDOM.settings;
+  previousSetting = settings.handleDisabledFileLoadingAsSuccess;
+  settings.handleDisabledFileLoadingAsSuccess = true;
+});
+
+afterAll(() => {
+  settings.handleDisabledFileLoadingAsSuccess = previousSetting;
+});
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: T0, toFake: ['Date'] });
+  warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+  beacon = vi.fn((_url: string, _data?: BodyInit | null) => true);
+  vi.spyOn(navigator, 'sendBeacon').mockImplementation(beacon as any);
+  setUrl('https://www.example.com/');
+  document.title = 'Home';
+});
+
+afterEach(() => {
+  delete (window as any).firstparty;
+  document.head.querySelectorAll('script').forEach((script) => script.remove());
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+  removeCookieJar();
+  document.title = '';
+  setUrl(START_URL);
+});
+
+/** Makes the document hidden (tab switch, navigation away, unload), fires visibilitychange, then makes it visible again. */
+function hide(): void {
+  const hidden = vi.spyOn(document, 'hidden', 'get').mockReturnValue(true);
+  const state = vi.spyOn(document, 'visibilityState', 'get').mockReturnValue('hidden');
+  document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
+  hidden.mockReturnValue(false);
+  state.mockReturnValue('visible');
+  document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
+}
+
+/** The beacons sent so far: URL, Blob type and parsed body. */
+async function beacons(): Promise<{ url: string; type: string; body: { events: any[] } }[]> {
+  return Promise.all(
+    beacon.mock.calls.map(async ([url, data]) => ({ url, type: (data as Blob).type, body: JSON.parse(await (data as Blob).text()) })),
+  );
+}
+
+const insertedScripts = () => [...document.head.querySelectorAll('script')] as HTMLScriptElement[];
+
+describe('the stub', () => {
+  it('defines window.firstparty as an array with every method Firstparty’s snippet lists, plus load', () => {
+    const stub = run();
+    expect(Array.isArray(stub)).toBe(true);
+    expect(stub).toHaveLength(0);
+    for (const method of [...METHODS, 'load']) expect(typeof stub[method], method).toBe('function');
+  });
+
+  it('sets SNIPPET_VERSION', () => {
+    expect(run().SNIPPET_VERSION).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it.each(METHODS)('%s(...) pushes [method, ...args] and returns the stub', (method) => {
+    const stub = run();
+    const args = ['a', { b: 1 }, 3];
+    const result = stub[method](...args);
+    expect(result).toBe(stub);
+    expect(stub).toHaveLength(1);
+    expect(Array.isArray(stub[0])).toBe(true);
+    expect([...stub[0]]).toEqual([method, ...args]);
+  });
+
+  it('keeps every call, in call order, chainable', () => {
+    const stub = run();
+    const middleware = () => {};
+    stub.track('A', { x: 1 }).page().identify('user-1', { email: 'a@example.com' });
+    stub.addSourceMiddleware(middleware);
+    stub.track('B');
+    expect(stub.map((call) => [...call])).toEqual([
+      ['track', 'A', { x: 1 }],
+      ['page'],
+      ['identify', 'user-1', { email: 'a@example.com' }],
+      ['addSourceMiddleware', middleware],
+      ['track', 'B'],
+    ]);
+  });
+
+  it('notes each call’s own time (t) and page (p: url, title, referrer) at call time', () => {
+    const referrer = vi.spyOn(document, 'referrer', 'get').mockReturnValue('https://search.example/?q=x');
+    const stub = run();
+    stub.page();
+    vi.setSystemTime(T0 + 2500);
+    history.pushState({}, '', '/pricing?plan=pro'); // an SPA navigates before the script arrives
+    document.title = 'Pricing';
+    referrer.mockReturnValue('https://www.example.com/');
+    stub.track('Plan Viewed');
+    expect(stub[0].t).toBe(T0);
+    expect(stub[0].p).toEqual({ url: 'https://www.example.com/', title: 'Home', referrer: 'https://search.example/?q=x' });
+    expect(stub[1].t).toBe(T0 + 2500);
+    expect(stub[1].p).toEqual({ url: 'https://www.example.com/pricing?plan=pro', title: 'Pricing', referrer: 'https://www.example.com/' });
+  });
+
+  it('included twice: warns exactly "Firstparty snippet included twice." and keeps the queue', () => {
+    const stub = run();
+    stub.track('Before');
+    const methods = METHODS.map((m) => stub[m]);
+    run();
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn).toHaveBeenCalledWith('Firstparty snippet included twice.');
+    expect((window as any).firstparty).toBe(stub);
+    expect(stub.map((call) => [...call])).toEqual([['track', 'Before']]);
+    expect(METHODS.map((m) => stub[m])).toEqual(methods);
+    stub.track('After');
+    expect(stub.map((call) => call[1])).toEqual(['Before', 'After']);
+  });
+
+  it('does nothing when the real library is already there', () => {
+    const library = { track: vi.fn(), page: vi.fn(), load: vi.fn() };
+    (window as any).firstparty = library;
+    run();
+    expect((window as any).firstparty).toBe(library);
+    expect(library).not.toHaveProperty('SNIPPET_VERSION');
+    expect(library).not.toHaveProperty('invoked');
+    expect(Object.keys(library)).toEqual(['track', 'page', 'load']);
+    expect(warn).not.toHaveBeenCalled();
+    expect(insertedScripts()).toHaveLength(0);
+  });
+
+  it('the loader-only build defines the same stub', () => {
+    const stub = run(LITE);
+    for (const method of [...METHODS, 'load']) expect(typeof stub[method], method).toBe('function');
+    expect(stub.track('A', { x: 1 })).toBe(stub);
+    expect([...stub[0]]).toEqual(['track', 'A', { x: 1 }]);
+    expect(stub[0].t).toBe(T0);
+    expect(stub[0].p).toEqual({ url: 'https://www.example.com/', title: 'Home', referrer: '' });
+    expect(stub.SNIPPET_VERSION).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
+
+describe('load(writeKey, host, options)', () => {
+  it('stores _writeKey, _host and _firstpartyOptions', () => {
+    const stub = run();
+    const options = { flushInterval: 5000 };
+    stub.load(KEY, HOST, options);
+    expect(stub._writeKey).toBe(KEY);
+    expect(stub._host).toBe(HOST);
+    expect(stub._firstpartyOptions).toBe(options);
+  });
+
+  it('inserts one script with src https://{host}/js/firstparty.min.js', () => {
+    run().load(KEY, HOST);
+    const scripts = insertedScripts();
+    expect(scripts).toHaveLength(1);
+    expect(scripts[0].src).toBe('https://fp.example.com/js/firstparty.min.js');
+  });
+
+  it('uses a host with a scheme as given', () => {
+    run().load(KEY, 'http://127.0.0.1:8787');
+    expect(insertedScripts()[0].src).toBe('http://127.0.0.1:8787/js/firstparty.min.js');
+  });
+
+  it('options.libraryPath overrides the script path', () => {
+    run().load(KEY, HOST, { libraryPath: '/static/fp.js' });
+    expect(insertedScripts()[0].src).toBe('https://fp.example.com/static/fp.js');
+  });
+
+  it('keeps the calls queued before it', () => {
+    const stub = run();
+    stub.track('Early');
+    stub.load(KEY, HOST);
+    stub.page();
+    expect(stub.map((call) => call[0])).toEqual(['track', 'page']);
+  });
+
+  it('gives the script the snippet’s CSP nonce, and options.integrity with crossorigin', () => {
+    const own = document.createElement('script');
+    own.nonce = 'n0nce';
+    vi.spyOn(document, 'currentScript', 'get').mockReturnValue(own);
+    run().load(KEY, HOST, { integrity: 'sha384-abc' });
+    const [script] = insertedScripts();
+    expect(script.nonce).toBe('n0nce');
+    expect(script.integrity).toBe('sha384-abc');
+    expect(script.crossOrigin).toBe('anonymous');
+  });
+
+  it('load(writeKey) without a host does not throw into the page', () => {
+    const stub = run();
+    expect(() => stub.load(KEY)).not.toThrow();
+  });
+});
+
+describe('the fast-bounce fallback (dist/snippet.min.js)', () => {
+  it('hiding the page before the script loaded sends the queued track/page calls once with sendBeacon', async () => {
+    const stub = run();
+    stub.load(KEY, HOST);
+    stub.track('Signed Up', { plan: 'pro' });
+    vi.setSystemTime(T0 + 1000);
+    history.pushState({}, '', '/welcome');
+    document.title = 'Welcome';
+    stub.page();
+    stub.identify('user-1', { email: 'a@example.com' }); // not a track/page call
+    hide();
+    expect(beacon).toHaveBeenCalledTimes(1);
+    const [sent] = await beacons();
+    expect(sent.url).toBe(BULK);
+    expect(sent.type).toBe('application/json');
+    expect(sent.body.events).toEqual([
+      {
+        name: 'Signed Up',
+        write_key: KEY,
+        properties: { plan: 'pro' },
+        context: { page: { url: 'https://www.example.com/', title: 'Home', referrer: '' } },
+        created_at: new Date(T0).toISOString(),
+      },
+      expect.objectContaining({
+        name: 'Page Viewed',
+        write_key: KEY,
+        context: { page: { url: 'https://www.example.com/welcome', title: 'Welcome', referrer: '' } },
+        created_at: new Date(T0 + 1000).toISOString(),
+      }),
+    ]);
+  });
+
+  it('marks the calls it sent (s), and only those', () => {
+    const stub = run();
+    stub.load(KEY, HOST);
+    stub.track('A');
+    stub.page();
+    stub.identify('user-1');
+    hide();
+    expect(stub.map((call) => [call[0], call.s])).toEqual([
+      ['track', 1],
+      ['page', 1],
+      ['identify', undefined],
+    ]);
+  });
+
+  it('a page call’s properties carry the page fields of its moment, and its name/category and properties', async () => {
+    const stub = run();
+    stub.load(KEY, HOST);
+    history.pushState({}, '', '/docs/install?ref=nav');
+    document.title = 'Install';
+    stub.page('Docs', 'Install', { plan: 'pro' });
+    hide();
+    const [sent] = await beacons();
+    expect(sent.body.events[0].properties).toMatchObject({
+      url: 'https://www.example.com/docs/install?ref=nav',
+      title: 'Install',
+      referrer: '',
+      category: 'Docs',
+      name: 'Install',
+      plan: 'pro',
+    });
+  });
+
+  it('takes profile_id from the fpid cookie when there is one', async () => {
+    installCookieJar();
+    document.cookie = 'other=1; Path=/';
+    document.cookie = 'fpid=PR123456789012345678901234567890; Path=/';
+    const stub = run();
+    stub.load(KEY, HOST);
+    stub.track('A');
+    hide();
+    const [sent] = await beacons();
+    expect(sent.body.events[0].profile_id).toBe('PR123456789012345678901234567890');
+  });
+
+  it('sends no profile_id on a first visit (no fpid cookie): the collector creates one', async () => {
+    installCookieJar();
+    const stub = run();
+    stub.load(KEY, HOST);
+    stub.track('A');
+    hide();
+    const [sent] = await beacons();
+    expect(sent.body.events[0]).not.toHaveProperty('profile_id');
+  });
+
+  it('does not take another cookie whose name merely ends in fpid for the profile', async () => {
+    installCookieJar();
+    document.cookie = 'xfpid=NotOurs; Path=/';
+    document.cookie = 'fpid=PR123456789012345678901234567890; Path=/';
+    const stub = run();
+    stub.load(KEY, HOST);
+    stub.track('A');
+    hide();
+    const [sent] = await beacons();
+    expect(sent.body.events[0].profile_id).toBe('PR123456789012345678901234567890');
+  });
+
+  it('a host with a scheme is used as given for the beacon', async () => {
+    const stub = run();
+    stub.load(KEY, 'http://127.0.0.1:8787');
+    stub.track('A');
+    hide();
+    expect((await beacons())[0].url).toBe('http://127.0.0.1:8787/events/track/bulk');
+  });
+
+  it('sends nothing twice: a second hide sends only calls made since', async () => {
+    const stub = run();
+    stub.load(KEY, HOST);
+    stub.track('First');
+    hide();
+    hide();
+    expect(beacon).toHaveBeenCalledTimes(1);
+    stub.track('Second');
+    hide();
+    expect(beacon).toHaveBeenCalledTimes(2);
+    expect((await beacons())[1].body.events.map((e: any) => e.name)).toEqual(['Second']);
+  });
+
+  it('sends nothing while offline; the calls stay unsent for later', async () => {
+    const online = vi.spyOn(navigator, 'onLine', 'get').mockReturnValue(false);
+    const stub = run();
+    stub.load(KEY, HOST);
+    stub.track('A');
+    hide();
+    expect(beacon).not.toHaveBeenCalled();
+    expect(stub[0].s).toBeUndefined();
+    online.mockReturnValue(true);
+    hide();
+    expect((await beacons())[0].body.events.map((e: any) => e.name)).toEqual(['A']);
+  });
+
+  it('sends nothing once the library has taken over window.firstparty', () => {
+    const stub = run();
+    stub.load(KEY, HOST);
+    stub.track('A');
+    (window as any).firstparty = { track() {} }; // what the script does when it loads
+    hide();
+    expect(beacon).not.toHaveBeenCalled();
+  });
+
+  it('a refused beacon leaves the calls unmarked, for the script (or the next hide) to send', async () => {
+    beacon.mockReturnValueOnce(false);
+    const stub = run();
+    stub.load(KEY, HOST);
+    stub.track('A');
+    hide();
+    expect(stub[0].s).toBeUndefined();
+    hide();
+    expect(beacon).toHaveBeenCalledTimes(2);
+    expect((await beacons())[1].body.events.map((e: any) => e.name)).toEqual(['A']);
+    expect(stub[0].s).toBe(1);
+  });
+
+  it('sends nothing when no track/page call is queued', () => {
+    const stub = run();
+    stub.load(KEY, HOST);
+    stub.identify('user-1');
+    stub.ready(() => {});
+    hide();
+    expect(beacon).not.toHaveBeenCalled();
+  });
+
+  it('sends nothing while the page stays visible', () => {
+    const stub = run();
+    stub.load(KEY, HOST);
+    stub.track('A');
+    document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
+    expect(beacon).not.toHaveBeenCalled();
+  });
+
+  it('sends nothing before load() (no host to send to)', () => {
+    const stub = run();
+    stub.track('A');
+    hide();
+    expect(beacon).not.toHaveBeenCalled();
+  });
+
+  it('a throwing sendBeacon does not throw into the page', () => {
+    beacon.mockImplementation(() => {
+      throw new TypeError('Illegal invocation');
+    });
+    const errors: unknown[] = [];
+    const onError = (event: ErrorEvent) => errors.push(event.error);
+    addEventListener('error', onError);
+    const stub = run();
+    stub.load(KEY, HOST);
+    stub.track('A');
+    expect(() => hide()).not.toThrow();
+    removeEventListener('error', onError);
+    expect(errors).toEqual([]);
+    expect(stub[0].s).toBeUndefined();
+  });
+});
+
+describe('the loader-only build (dist/snippet-lite.min.js)', () => {
+  it('loads the script the same way', () => {
+    const stub = run(LITE);
+    stub.load(KEY, HOST, { libraryPath: '/x.js' });
+    expect(stub._writeKey).toBe(KEY);
+    expect(insertedScripts()[0].src).toBe('https://fp.example.com/x.js');
+  });
+
+  it('has no fast-bounce fallback: hiding sends nothing', () => {
+    const stub = run(LITE);
+    stub.load(KEY, HOST);
+    stub.track('A');
+    stub.page();
+    hide();
+    expect(beacon).not.toHaveBeenCalled();
+    expect(stub.every((call) => !call.s)).toBe(true);
+  });
+
+  it('is smaller than the full snippet, and mentions no beacon', () => {
+    expect(LITE.length).toBeLessThan(SNIPPET.length);
+    expect(LITE).not.toContain('sendBeacon');
+    expect(SNIPPET).toContain('sendBeacon');
+  });
+});
