@@ -230,13 +230,16 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
       properties = 0;
     }
     const time = site.time || Date.now();
+    // The session first: it is what re-reads storage, so a reset() in another
+    // tab gives this event the new profile together with the new session.
+    const session_id = identity!.sessionId(time);
     runMiddlewares(
       {
         event_id: randomId('EV'),
         name: clean,
         write_key: writeKey,
         profile_id: identity!.profileId(),
-        session_id: identity!.sessionId(time),
+        session_id,
         properties: properties ? cleanProperties(properties) : {},
         context: captureContext(VERSION, site.page),
         created_at: new Date(time).toISOString(),

@@ -1,34 +1,886 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createFirstparty } from '../src/firstparty';
-import { memoryStore } from '../src/lib/queue';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createFirstparty, type Firstparty } from '../src/firstparty';
+import { createQueue, type EventStore, memoryStore } from '../src/lib/queue';
+import { REQUEST_TIMEOUT_MS } from '../src/lib/transport';
+import { VERSION } from '../src/version';
+import { byteLength, deferred, drain, fakeBeacon, fakeFetch, type Reply } from './helpers/fakeNetwork';
+import { FakeLockManager, installFakeLocks } from './helpers/fakeLocks';
+import { setUrl, START_URL } from './helpers/page';
 
-function fakeFetch(statuses: number[] = []) {
-  const bodies: any[] = [];
-  const fn = vi.fn(async (_url: string, init: RequestInit) => {
-    bodies.push(JSON.parse(init.body as string));
-    const status = statuses.length ? statuses.shift()! : 200;
-    return new Response('{}', { status });
-  });
-  return { fn: fn as unknown as typeof fetch, bodies };
+const KEY = 'wk_1234567890abcd';
+const HOST = 'http://127.0.0.1:9999';
+const ENDPOINT = HOST + '/events/track/bulk';
+const T0 = Date.UTC(2025, 3, 1, 10, 0, 0);
+const MIN = 60000;
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+const instances: Firstparty[] = [];
+let warn: ReturnType<typeof vi.spyOn>;
+let uninstallLocks = () => {};
+
+interface SetupOptions {
+  options?: Record<string, unknown>;
+  queue?: EventStore;
+  replies?: Reply[];
+  beacon?: boolean | (() => boolean);
+  /** Create without calling load(). */
+  noLoad?: boolean;
 }
 
-describe('createFirstparty', () => {
-  afterEach(() => vi.useRealTimers());
+/** One tracker ("tab") with a fake collector and a fake sendBeacon. */
+function setup({ options, queue = memoryStore(), replies = [], beacon = true, noLoad }: SetupOptions = {}) {
+  const net = fakeFetch(replies);
+  const beacons = fakeBeacon(beacon);
+  const fp = createFirstparty({ queue, fetch: net.fetch, sendBeacon: beacons.send });
+  instances.push(fp);
+  if (!noLoad) fp.load(KEY, HOST, options as any);
+  return { fp, queue, net, beacons };
+}
 
+/** All console warnings so far, as text. */
+const warnings = (): string[] => warn.mock.calls.map((args: unknown[]) => args.map(String).join(' '));
+
+/** Lets timers due now run and every promise chain settle. */
+async function settle() {
+  await vi.advanceTimersByTimeAsync(0);
+  await drain();
+}
+
+/** Advances fake time by `ms`, letting whatever that starts finish. */
+async function advance(ms: number) {
+  await vi.advanceTimersByTimeAsync(ms);
+  await drain();
+}
+
+function hide(how: 'visibilitychange' | 'pagehide' = 'visibilitychange') {
+  if (how === 'pagehide') return dispatchEvent(new Event('pagehide'));
+  const state = vi.spyOn(document, 'visibilityState', 'get').mockReturnValue('hidden');
+  document.dispatchEvent(new Event('visibilitychange'));
+  state.mockReturnValue('visible');
+  document.dispatchEvent(new Event('visibilitychange'));
+}
+
+function offline() {
+  return vi.spyOn(navigator, 'onLine', 'get').mockReturnValue(false);
+}
+
+const names = (events: { name: string }[]) => events.map((e) => e.name);
+const range = (n: number, prefix = 'E') => Array.from({ length: n }, (_, i) => prefix + (i + 1));
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: T0 });
+  warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+  localStorage.clear();
+});
+
+afterEach(() => {
+  instances.splice(0).forEach((fp) => fp.destroy());
+  uninstallLocks();
+  uninstallLocks = () => {};
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+  document.title = '';
+  setUrl(START_URL);
+});
+
+describe('createFirstparty', () => {
   it('delivers a tracked event to the bulk endpoint and removes it after a 2xx', async () => {
     const queue = memoryStore();
-    const { fn, bodies } = fakeFetch();
+    const { fn, bodies } = ((net) => ({ fn: net.fetch, bodies: net.requests }))(fakeFetch());
     const fp = createFirstparty({ queue, fetch: fn });
+    instances.push(fp);
     fp.load('wk_1234567890abcd', 'http://127.0.0.1:9999');
     fp.track('Form Completed', { plan: 'pro' });
     await fp.flush();
     expect(bodies).toHaveLength(1);
-    const [event] = bodies[0].events;
+    const [event] = bodies[0].body.events;
     expect(event).toMatchObject({ name: 'Form Completed', write_key: 'wk_1234567890abcd', properties: { plan: 'pro' } });
     expect(event.profile_id).toMatch(/^PR[A-Za-z0-9]{30}$/);
     expect(event.event_id).toMatch(/^EV[A-Za-z0-9]{30}$/);
     expect(typeof event.sent_at).toBe('string');
     expect(await queue.all()).toEqual([]);
+  });
+});
+
+describe('the event envelope', () => {
+  it('carries every field of the reference, plus event_id and sent_at', async () => {
+    setUrl('https://www.example.com/pricing?utm_source=news');
+    document.title = 'Pricing';
+    const { fp, net } = setup();
+    fp.track('Plan Selected', { plan: 'pro', seats: 3 });
+    vi.setSystemTime(T0 + 1500);
+    await fp.flush();
+    const [event] = net.events();
+    expect(Object.keys(event).sort()).toEqual(
+      ['context', 'created_at', 'event_id', 'name', 'profile_id', 'properties', 'sent_at', 'session_id', 'write_key'].sort(),
+    );
+    expect(event).toMatchObject({ name: 'Plan Selected', write_key: KEY, properties: { plan: 'pro', seats: 3 } });
+    expect(event.event_id).toMatch(/^EV[A-Za-z0-9]{30}$/);
+    expect(event.profile_id).toBe(fp.getProfileId());
+    expect(event.profile_id).toMatch(/^PR[A-Za-z0-9]{30}$/);
+    expect(event.session_id).toBe(fp.getSessionId());
+    expect(event.session_id).toMatch(/^SE[A-Za-z0-9]{30}$/);
+    expect(event.created_at).toBe(new Date(T0).toISOString());
+    expect(event.sent_at).toBe(new Date(T0 + 1500).toISOString());
+    expect(event.context).toMatchObject({
+      page: { url: 'https://www.example.com/pricing?utm_source=news', path: '/pricing', title: 'Pricing', search: '?utm_source=news' },
+      campaign: { source: 'news' },
+      locale: navigator.language,
+      useragent: navigator.userAgent,
+      screen: { width: screen.width, height: screen.height },
+      library: { name: 'firstparty-js', version: VERSION },
+    });
+    expect(event.context.timezone).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone);
+  });
+
+  it('POSTs JSON to {host}/events/track/bulk with keepalive', async () => {
+    const { fp, net } = setup();
+    fp.track('A');
+    await fp.flush();
+    const { url, init } = net.requests[0];
+    expect(url).toBe(ENDPOINT);
+    expect(init.method).toBe('POST');
+    expect(init.keepalive).toBe(true);
+    expect(new Headers(init.headers).get('Content-Type')).toBe('application/json');
+  });
+
+  it('turns a bare collection domain into https://…', async () => {
+    const net = fakeFetch();
+    const fp = createFirstparty({ queue: memoryStore(), fetch: net.fetch });
+    instances.push(fp);
+    fp.load(KEY, 'fp.example.com');
+    fp.track('A');
+    await fp.flush();
+    expect(net.requests[0].url).toBe('https://fp.example.com/events/track/bulk');
+  });
+
+  it('gives every event its own event_id and keeps one profile and session', async () => {
+    const { fp, net } = setup();
+    for (let i = 0; i < 50; i++) fp.track('E' + i);
+    await fp.flush();
+    const events = net.events();
+    expect(new Set(events.map((e) => e.event_id)).size).toBe(50);
+    expect(new Set(events.map((e) => e.profile_id)).size).toBe(1);
+    expect(new Set(events.map((e) => e.session_id)).size).toBe(1);
+  });
+
+  it('captures the page and time at call time, not at send time', async () => {
+    setUrl('https://www.example.com/first?gclid=abc');
+    document.title = 'First';
+    const { fp, net } = setup();
+    fp.track('On First');
+    history.pushState({}, '', '/second');
+    document.title = 'Second';
+    vi.setSystemTime(T0 + 5000);
+    fp.track('On Second');
+    history.pushState({}, '', '/third');
+    document.title = 'Third';
+    await fp.flush();
+    const [first, second] = net.events();
+    expect(first.context.page).toMatchObject({ path: '/first', title: 'First', url: 'https://www.example.com/first?gclid=abc' });
+    expect(first.context.campaign).toEqual({ gclid: 'abc' });
+    expect(first.created_at).toBe(new Date(T0).toISOString());
+    expect(second.context.page).toMatchObject({ path: '/second', title: 'Second', url: 'https://www.example.com/second' });
+    expect(second.context.campaign).toBeUndefined();
+    expect(second.created_at).toBe(new Date(T0 + 5000).toISOString());
+  });
+});
+
+describe('delivery', () => {
+  it('flushes by itself about flushInterval after an event', async () => {
+    const { fp, net } = setup();
+    await settle(); // load's own flush of earlier visits' events: nothing to send
+    expect(net.requests).toHaveLength(0);
+    fp.track('A');
+    await advance(999);
+    expect(net.requests).toHaveLength(0);
+    await advance(1);
+    expect(names(net.events())).toEqual(['A']);
+  });
+
+  it('sends events left by an earlier visit at load', async () => {
+    const queue = memoryStore();
+    const earlier = setup({ queue, replies: ['network-error'] });
+    earlier.fp.track('Left Over');
+    await earlier.fp.flush(); // fails: stays queued
+    earlier.fp.destroy();
+    vi.setSystemTime(T0 + 11 * MIN); // no Web Locks here: another tab's events are taken once 10 min old
+    const { net } = setup({ queue });
+    await settle();
+    expect(names(net.events())).toEqual(['Left Over']);
+    expect(await queue.all()).toEqual([]);
+  });
+
+  it('removes events only after a 2xx: in flight and after a 503 they stay queued', async () => {
+    const inFlight = deferred<number>();
+    const { fp, net, queue } = setup({ replies: [inFlight.promise, 200] });
+    fp.track('A');
+    const flushing = fp.flush();
+    await drain();
+    expect(net.requests).toHaveLength(1);
+    expect(await queue.all()).toHaveLength(1); // still there while in flight
+    inFlight.resolve(503);
+    await flushing;
+    expect(await queue.all()).toHaveLength(1); // still there after the 503
+    await fp.flush();
+    expect(net.requests).toHaveLength(2);
+    expect(net.requests[1].body.events[0].event_id).toBe(net.requests[0].body.events[0].event_id);
+    expect(await queue.all()).toEqual([]);
+  });
+
+  it.each([200, 202, 204, 299])('treats %i as delivered', async (status) => {
+    const { fp, queue } = setup({ replies: [status] });
+    fp.track('A');
+    await fp.flush();
+    expect(await queue.all()).toEqual([]);
+  });
+
+  it('retries a 503 after Retry-After, not before', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.999); // backoff(0) ≈ 1.5 s < Retry-After
+    const answer = deferred<Reply>();
+    const { fp, net, queue } = setup({ replies: [answer.promise as Promise<any>, 200] });
+    const failed = vi.fn();
+    fp.on('failed', failed);
+    fp.track('A');
+    const flushing = fp.flush();
+    await drain();
+    fp.track('B'); // tracked while the request is out: must not cut the wait short
+    answer.resolve({ status: 503, retryAfter: '10' });
+    await flushing;
+    expect(net.requests).toHaveLength(1);
+    expect(failed).toHaveBeenCalledWith(expect.objectContaining({ status: 503, retryIn: 10000 }));
+    fp.track('C');
+    await advance(9999);
+    expect(net.requests).toHaveLength(1);
+    await advance(1);
+    expect(net.requests).toHaveLength(2);
+    expect(names(net.requests[1].body.events)).toEqual(['A', 'B', 'C']);
+    expect(await queue.all()).toEqual([]);
+  });
+
+  it('retries 5xx with exponential backoff, and starts over after a success', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5); // jitter factor 1: 1 s, 2 s, 4 s
+    const { fp, net } = setup({ replies: [500, 502, 503, 200, 504, 200] });
+    fp.track('A');
+    await fp.flush();
+    const times: number[] = [];
+    fp.on('failed', () => times.push(Date.now()));
+    for (const [wait, calls] of [
+      [999, 1],
+      [1, 2],
+      [1999, 2],
+      [1, 3],
+      [3999, 3],
+      [1, 4],
+    ] as const) {
+      await advance(wait);
+      expect(net.requests).toHaveLength(calls);
+    }
+    expect(net.delivered()).toEqual(['A']);
+    fp.track('B');
+    await fp.flush(); // 504
+    await advance(999);
+    expect(net.requests).toHaveLength(5);
+    await advance(1); // 1 s again, not 8 s
+    expect(net.requests).toHaveLength(6);
+    expect(net.delivered()).toEqual(['A', 'B']);
+  });
+
+  it.each([408, 429])('retries %i', async (status) => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const { fp, net, queue } = setup({ replies: [status, 200] });
+    fp.track('A');
+    await fp.flush();
+    await advance(1000);
+    expect(net.delivered()).toEqual(['A']);
+    expect(await queue.all()).toEqual([]);
+  });
+
+  it('retries after a network error (fetch rejects)', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+    const { fp, net, queue } = setup({ replies: ['network-error', 'network-error', 200] });
+    fp.track('A');
+    await fp.flush();
+    expect(await queue.all()).toHaveLength(1);
+    await advance(499);
+    expect(net.requests).toHaveLength(1);
+    await advance(1);
+    expect(net.requests).toHaveLength(2);
+    await advance(1000);
+    expect(net.requests).toHaveLength(3);
+    expect(net.delivered()).toEqual(['A']);
+    expect(await queue.all()).toEqual([]);
+  });
+
+  it('abandons a request the collector never answers, and retries it', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const { fp, net, queue } = setup({ replies: [new Promise<never>(() => {}), 200] });
+    fp.track('A');
+    const flushing = fp.flush();
+    await advance(REQUEST_TIMEOUT_MS - 1);
+    expect(net.requests).toHaveLength(1);
+    expect(await queue.all()).toHaveLength(1);
+    await advance(1); // abandoned: counts as a network error
+    await flushing;
+    await advance(1000); // first backoff
+    expect(net.requests).toHaveLength(2);
+    expect(net.delivered()).toEqual(['A']);
+    expect(await queue.all()).toEqual([]);
+  });
+
+  it('drops a batch refused with a 400 (with a warning) and moves on', async () => {
+    const pad = 'x'.repeat(3000);
+    const { fp, net, queue } = setup({ options: { maxBatchBytes: 5000 }, replies: [400, 200, 200] });
+    const dropped = vi.fn();
+    fp.on('dropped', dropped);
+    fp.track('Poison', { pad });
+    fp.track('Good 1', { pad });
+    fp.track('Good 2', { pad });
+    await fp.flush();
+    expect(net.requests.map((r) => names(r.body.events))).toEqual([['Poison'], ['Good 1'], ['Good 2']]);
+    expect(net.delivered()).toEqual(['Good 1', 'Good 2']);
+    expect(await queue.all()).toEqual([]);
+    expect(warnings().some((w) => w.includes('400'))).toBe(true);
+    expect(dropped).toHaveBeenCalledWith(expect.objectContaining({ status: 400, count: 1 }));
+    await fp.flush();
+    expect(net.requests).toHaveLength(3); // never sent again
+  });
+
+  it('keeps queue order across batches, and across a retry', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const { fp, net } = setup({ options: { maxBatchBytes: 5000 }, replies: [200, 503, 200] });
+    for (const name of range(20)) fp.track(name, { pad: 'x'.repeat(1200) });
+    await fp.flush();
+    expect(net.requests.length).toBe(2); // stopped at the 503
+    await advance(1000);
+    expect(net.requests.length).toBeGreaterThan(3);
+    expect(net.delivered()).toEqual(range(20));
+  });
+
+  it('splits a large queue into requests under 64 KiB, in order, each event once', async () => {
+    const { fp, net } = setup();
+    const text = 'é€😀x'.repeat(120); // 2-, 3- and 4-byte characters
+    for (const name of range(300)) fp.track(name, { text });
+    await fp.flush();
+    expect(net.requests.length).toBeGreaterThan(4);
+    for (const request of net.requests) expect(byteLength(request.text)).toBeLessThanOrEqual(65536);
+    expect(net.names()).toEqual(range(300));
+    expect(new Set(net.events().map((e) => e.event_id)).size).toBe(300);
+  });
+
+  it('drops (with a warning) an event too large for any request, and sends the rest', async () => {
+    const { fp, net } = setup();
+    fp.track('Small 1');
+    // 20 × 4,000 characters: over 64 KiB however long strings are capped.
+    fp.track('Huge', Object.fromEntries(range(20).map((key) => [key, 'x'.repeat(4000)])));
+    fp.track('Small 2');
+    await fp.flush();
+    expect(net.names()).toEqual(['Small 1', 'Small 2']);
+    expect(warnings().some((w) => w.includes('Huge'))).toBe(true);
+  });
+
+  it('caps the queue at maxQueue, dropping the oldest with a warning', async () => {
+    const { fp, net } = setup({ options: { maxQueue: 5 }, replies: ['network-error'] });
+    const dropped = vi.fn();
+    fp.on('dropped', dropped);
+    for (const name of range(8)) fp.track(name);
+    await fp.flush(); // fails: the queue is full
+    expect(warnings().some((w) => /\b3\b/.test(w))).toBe(true);
+    expect(dropped).toHaveBeenCalledWith(expect.objectContaining({ count: 3 }));
+    await fp.flush();
+    expect(net.delivered()).toEqual(['E4', 'E5', 'E6', 'E7', 'E8']);
+  });
+
+  it('drops queued events older than maxAge, with a warning', async () => {
+    const queue = memoryStore();
+    const old = setup({ queue, replies: ['network-error'] });
+    old.fp.track('Stale');
+    await old.fp.flush();
+    old.fp.destroy();
+    vi.setSystemTime(T0 + 8 * 24 * 3600000);
+    const { fp, net } = setup({ queue });
+    fp.track('Fresh');
+    await fp.flush();
+    expect(net.names()).toEqual(['Fresh']);
+    expect(await queue.all()).toEqual([]);
+    expect(warnings().some((w) => /\b1\b/.test(w))).toBe(true);
+  });
+
+  it('sends nothing while offline, and flushes when the browser is back online', async () => {
+    const onLine = offline();
+    const { fp, net, queue } = setup();
+    fp.track('A');
+    await fp.flush();
+    await advance(5000);
+    expect(net.requests).toHaveLength(0);
+    expect(await queue.all()).toHaveLength(1);
+    onLine.mockReturnValue(true);
+    dispatchEvent(new Event('online'));
+    await settle();
+    expect(net.delivered()).toEqual(['A']);
+  });
+
+  it('works through createQueue with a refusing first store', async () => {
+    const refusing: EventStore = {
+      put: () => Promise.reject(new Error('quota')),
+      all: () => Promise.reject(new Error('no')),
+      remove: () => Promise.reject(new Error('no')),
+    };
+    const fallback = memoryStore();
+    const { fp, net } = setup({ queue: createQueue([refusing, fallback]) });
+    fp.track('A');
+    await fp.flush();
+    expect(net.delivered()).toEqual(['A']);
+    expect(await fallback.all()).toEqual([]);
+  });
+});
+
+describe('the hide flush', () => {
+  it('hands unacknowledged events to sendBeacon on visibilitychange → hidden and removes them from the queue', async () => {
+    const { fp, net, beacons, queue } = setup();
+    for (const name of range(3)) fp.track(name);
+    await drain(); // stored
+    expect(await queue.all()).toHaveLength(3);
+    hide('visibilitychange');
+    expect(beacons.send).toHaveBeenCalledTimes(1);
+    expect(beacons.calls[0].url).toBe(ENDPOINT);
+    expect(names(beacons.events())).toEqual(range(3));
+    for (const event of beacons.events()) expect(event.sent_at).toMatch(ISO);
+    await drain();
+    expect(await queue.all()).toEqual([]);
+    await fp.flush();
+    expect(net.requests).toHaveLength(0); // not sent twice
+  });
+
+  it('does the same on pagehide, once per hide', async () => {
+    const { fp, beacons, queue } = setup({ beacon: true });
+    fp.track('A');
+    await drain();
+    dispatchEvent(new Event('pagehide'));
+    dispatchEvent(new Event('pagehide'));
+    expect(beacons.send).toHaveBeenCalledTimes(1);
+    expect(names(beacons.events())).toEqual(['A']);
+    await drain();
+    expect(await queue.all()).toEqual([]);
+  });
+
+  it('covers events tracked just before navigating away (20 events arrive, once)', async () => {
+    const queue = memoryStore();
+    const { fp, beacons, net } = setup({ queue });
+    for (const name of range(20)) fp.track(name);
+    hide('pagehide'); // same task: nothing stored yet
+    expect(names(beacons.events())).toEqual(range(20));
     fp.destroy();
+    await settle();
+    expect(await queue.all()).toEqual([]);
+    // The next visit has nothing to resend.
+    vi.setSystemTime(T0 + 20 * MIN);
+    const next = setup({ queue });
+    await next.fp.flush();
+    expect(next.net.requests).toHaveLength(0);
+    expect(net.requests).toHaveLength(0);
+  });
+
+  it('does not resend beaconed events on the next visit even if their removal never committed', async () => {
+    // The IndexedDB delete issued as a page unloads often never commits: model
+    // a store that ignores removals while the page goes away.
+    const inner = memoryStore();
+    let unloading = false;
+    const queue: EventStore = {
+      put: (records) => inner.put(records),
+      all: () => inner.all(),
+      remove: (keys) => (unloading ? Promise.resolve() : inner.remove(keys)),
+    };
+    const { fp, beacons } = setup({ queue });
+    for (const name of range(5)) fp.track(name);
+    await drain();
+    unloading = true;
+    hide('pagehide');
+    fp.destroy();
+    await drain();
+    expect(names(beacons.events())).toEqual(range(5));
+    expect(await inner.all()).toHaveLength(5); // still there
+    unloading = false;
+    vi.setSystemTime(T0 + 11 * MIN);
+    const next = setup({ queue });
+    await settle();
+    await next.fp.flush();
+    expect(next.net.requests).toHaveLength(0);
+    expect(await inner.all()).toEqual([]);
+  });
+
+  it('keeps events queued when the beacon is refused, and sends them later', async () => {
+    const { fp, net, beacons, queue } = setup({ beacon: false });
+    for (const name of range(3)) fp.track(name);
+    await drain();
+    hide();
+    expect(beacons.send).toHaveBeenCalled();
+    await drain();
+    expect(await queue.all()).toHaveLength(3);
+    await fp.flush();
+    expect(net.delivered()).toEqual(range(3));
+    expect(await queue.all()).toEqual([]);
+  });
+
+  it('hands nothing over while offline; 100 offline events arrive once on the next visit', async () => {
+    const queue = memoryStore();
+    const onLine = offline();
+    const { fp, beacons, net } = setup({ queue });
+    for (const name of range(100)) fp.track(name);
+    await drain();
+    hide('visibilitychange');
+    hide('pagehide');
+    expect(beacons.send).not.toHaveBeenCalled();
+    expect(net.requests).toHaveLength(0);
+    expect(await queue.all()).toHaveLength(100);
+    fp.destroy(); // the tab closes
+    onLine.mockReturnValue(true);
+    vi.setSystemTime(T0 + 11 * MIN);
+    const next = setup({ queue });
+    await settle();
+    await next.fp.flush();
+    expect(next.net.delivered()).toEqual(range(100));
+    expect(new Set(next.net.events().map((e) => e.event_id)).size).toBe(100);
+    expect(await queue.all()).toEqual([]);
+  });
+
+  it('leaves events already in a keepalive fetch to it', async () => {
+    const inFlight = deferred<number>();
+    const { fp, net, beacons, queue } = setup({ replies: [inFlight.promise] });
+    fp.track('In Flight');
+    const flushing = fp.flush();
+    await drain();
+    fp.track('Late');
+    hide();
+    expect(names(beacons.events())).toEqual(['Late']);
+    inFlight.resolve(200);
+    await flushing;
+    await drain();
+    expect(await queue.all()).toEqual([]);
+    expect(net.names()).toEqual(['In Flight']);
+  });
+
+  it('keeps beacon bodies under 64 KiB', async () => {
+    const { fp, beacons } = setup();
+    for (const name of range(120)) fp.track(name, { text: 'é€😀'.repeat(200) });
+    hide();
+    expect(beacons.calls.length).toBeGreaterThan(0);
+    for (const call of beacons.calls) expect(byteLength(call.text)).toBeLessThanOrEqual(65536);
+  });
+});
+
+describe('calls before load()', () => {
+  it('are replayed after it, in order', async () => {
+    const { fp, net } = setup({ noLoad: true });
+    fp.track('Early 1', { n: 1 });
+    fp.track('Early 2');
+    await fp.flush();
+    expect(net.requests).toHaveLength(0);
+    fp.load(KEY, HOST);
+    fp.track('Late');
+    await fp.flush();
+    expect(names(net.events())).toEqual(['Early 1', 'Early 2', 'Late']);
+    expect(net.events()[0].properties).toEqual({ n: 1 });
+  });
+
+  it('keep the time and page of the call, not of load()', async () => {
+    setUrl('https://www.example.com/early?utm_source=ad');
+    document.title = 'Early';
+    const { fp, net } = setup({ noLoad: true });
+    fp.track('Early');
+    vi.setSystemTime(T0 + 60000);
+    history.pushState({}, '', '/later');
+    document.title = 'Later';
+    fp.load(KEY, HOST);
+    fp.track('Late');
+    await fp.flush();
+    const [early, late] = net.events();
+    expect(early.created_at).toBe(new Date(T0).toISOString());
+    expect(early.context.page).toMatchObject({ path: '/early', title: 'Early' });
+    expect(early.context.campaign).toEqual({ source: 'ad' });
+    expect(late.created_at).toBe(new Date(T0 + 60000).toISOString());
+    expect(late.context.page).toMatchObject({ path: '/later', title: 'Later' });
+  });
+
+  it('replayed snippet calls keep their own time and page', async () => {
+    const { fp, net } = setup({ noLoad: true });
+    const page = { url: 'https://www.example.com/landing?utm_campaign=spring', title: 'Landing', referrer: 'https://ref.example/' };
+    fp._replay('track', ['Queued', { a: 1 }], { time: T0 - 3000, page });
+    fp.load(KEY, HOST);
+    await fp.flush();
+    const [event] = net.events();
+    expect(event.created_at).toBe(new Date(T0 - 3000).toISOString());
+    expect(event.context.page).toMatchObject({ url: page.url, path: '/landing', title: 'Landing', referrer: page.referrer });
+    expect(event.context.campaign).toEqual({ name: 'spring' });
+  });
+});
+
+describe('bad inputs', () => {
+  it('track() without a usable name warns and drops the event', async () => {
+    const { fp, net, queue } = setup();
+    const bad: unknown[][] = [[], [''], ['   '], [42], [null], [{}], [['Array']]];
+    for (const args of bad) {
+      const before = warn.mock.calls.length;
+      expect(() => (fp.track as any)(...args)).not.toThrow();
+      expect(warn.mock.calls.length).toBe(before + 1);
+    }
+    await fp.flush();
+    expect(net.requests).toHaveLength(0);
+    expect(await queue.all()).toEqual([]);
+  });
+
+  it('trims the name', async () => {
+    const { fp, net } = setup();
+    fp.track('  Signed Up  ');
+    await fp.flush();
+    expect(names(net.events())).toEqual(['Signed Up']);
+  });
+
+  it('repairs properties JSON cannot carry: circular, BigInt, functions, symbols, throwing getters', async () => {
+    const { fp, net } = setup();
+    const props: any = {
+      big: 2n ** 70n,
+      fn: () => 1,
+      sym: Symbol('s'),
+      undef: undefined,
+      nested: { ok: true },
+      get boom() {
+        throw new Error('getter');
+      },
+    };
+    props.self = props;
+    props.nested.parent = props;
+    expect(() => fp.track('Repaired', props)).not.toThrow();
+    await fp.flush();
+    const [event] = net.events();
+    expect(event.name).toBe('Repaired');
+    expect(event.properties).toEqual({ big: (2n ** 70n).toString(), nested: { ok: true, parent: '[Circular]' }, self: '[Circular]' });
+  });
+
+  it('sends BigInt properties without a repair warning', async () => {
+    const { fp, net } = setup();
+    fp.track('Big', { n: 10n });
+    await fp.flush();
+    expect(net.events()[0].properties).toEqual({ n: '10' });
+    expect(warn).not.toHaveBeenCalled();
+  });
+
+  it('sends an event without properties that are not an object, with a warning', async () => {
+    const { fp, net } = setup();
+    fp.track('Array Props', ['a'] as any);
+    fp.track('String Props', 'nope' as any);
+    fp.track('Null Props', null as any);
+    await fp.flush();
+    expect(names(net.events())).toEqual(['Array Props', 'String Props', 'Null Props']);
+    for (const event of net.events()) expect(event.properties).toEqual({});
+    expect(warn.mock.calls.length).toBe(2);
+  });
+
+  it.each([[''], ['   '], [42], [undefined], [null]])('load() with write key %j warns and does nothing', async (key) => {
+    const { fp, net } = setup({ noLoad: true });
+    expect(() => fp.load(key as any, HOST)).not.toThrow();
+    expect(warn).toHaveBeenCalled();
+    fp.track('A');
+    await fp.flush();
+    await advance(5000);
+    expect(net.requests).toHaveLength(0);
+    expect(fp.getProfileId()).toBeUndefined();
+    fp.load(KEY, HOST); // a correct load afterwards works, with the waiting call
+    await fp.flush();
+    expect(names(net.events())).toEqual(['A']);
+  });
+
+  it.each([[''], ['not a host'], ['http://'], [42], [undefined], [{}]])('load() with host %j warns and does nothing', async (host) => {
+    const { fp, net } = setup({ noLoad: true });
+    expect(() => fp.load(KEY, host as any)).not.toThrow();
+    expect(warn).toHaveBeenCalled();
+    fp.track('A');
+    await fp.flush();
+    await advance(5000);
+    expect(net.requests).toHaveLength(0);
+    expect(fp.getProfileId()).toBeUndefined();
+  });
+
+  it('load() twice warns and keeps the first', async () => {
+    const { fp, net } = setup();
+    const before = warn.mock.calls.length;
+    expect(() => fp.load('other_key_123456', 'http://other.example:1234')).not.toThrow();
+    expect(warn.mock.calls.length).toBe(before + 1);
+    fp.track('A');
+    await fp.flush();
+    expect(net.requests[0].url).toBe(ENDPOINT);
+    expect(net.events()[0].write_key).toBe(KEY);
+  });
+
+  it('warns about invalid options and uses the defaults', async () => {
+    const { fp, net } = setup({ options: { maxQueue: -5, flushInterval: 'soon' } });
+    expect(warn.mock.calls.length).toBe(2);
+    fp.track('A');
+    await advance(1000);
+    expect(names(net.events())).toEqual(['A']);
+  });
+
+  it('no public method throws, whatever it is given, loaded or not', async () => {
+    for (const loaded of [false, true]) {
+      const { fp } = setup({ noLoad: !loaded });
+      const garbage: unknown[] = [undefined, null, 0, NaN, '', 'x', {}, [], () => {}, Symbol('s'), 10n];
+      const circular: any = {};
+      circular.me = circular;
+      garbage.push(circular);
+      for (const name of Object.keys(fp) as (keyof Firstparty)[]) {
+        if (name === 'destroy' || name === 'load' || typeof fp[name] !== 'function') continue;
+        for (const a of garbage) {
+          let result: unknown;
+          expect(() => (result = (fp[name] as any)(a, a, a, a)), name + '(' + String(typeof a) + ')').not.toThrow();
+          if (result instanceof Promise) await expect(result).resolves.toBeUndefined();
+        }
+      }
+      expect(() => fp.load(circular, circular, circular)).not.toThrow();
+      await settle();
+    }
+  });
+
+  it('a throwing listener does not stop tracking', async () => {
+    const { fp, net } = setup();
+    fp.on('track', () => {
+      throw new Error('site bug');
+    });
+    fp.on('sent', () => {
+      throw new Error('site bug');
+    });
+    expect(() => fp.track('A')).not.toThrow();
+    await fp.flush();
+    expect(names(net.events())).toEqual(['A']);
+  });
+
+  it('reset() gives new IDs to later events', async () => {
+    const { fp, net } = setup();
+    fp.track('Before');
+    const profile = fp.getProfileId();
+    fp.reset();
+    fp.track('After');
+    await fp.flush();
+    const [before, after] = net.events();
+    expect(before.profile_id).toBe(profile);
+    expect(after.profile_id).toMatch(/^PR[A-Za-z0-9]{30}$/);
+    expect(after.profile_id).not.toBe(before.profile_id);
+    expect(after.session_id).not.toBe(before.session_id);
+  });
+});
+
+describe('two tabs sharing one queue (Web Locks)', () => {
+  function withLocks() {
+    const fake = installFakeLocks(new FakeLockManager());
+    uninstallLocks = fake.uninstall;
+    return fake.locks;
+  }
+
+  /** Opens a tab, returns it with the name of the lock that marks it alive. */
+  async function openTab(locks: FakeLockManager, queue: EventStore, replies: Reply[] = []) {
+    const tab = setup({ queue, replies });
+    await drain();
+    const lock = locks.requests.filter((name) => name.startsWith('firstparty-js:tab:')).pop()!;
+    return { ...tab, lock };
+  }
+
+  /** A tab that queued events and closed before sending them. */
+  async function closedTab(locks: FakeLockManager, queue: EventStore, eventNames: string[]) {
+    const tab = await openTab(locks, queue);
+    for (const name of eventNames) tab.fp.track(name);
+    await drain();
+    tab.fp.destroy();
+    locks.kill(tab.lock);
+    expect(tab.net.requests).toHaveLength(0);
+  }
+
+  it('each tab holds a lock of its own', async () => {
+    const locks = withLocks();
+    const queue = memoryStore();
+    const a = await openTab(locks, queue);
+    const b = await openTab(locks, queue);
+    expect(a.lock).not.toBe(b.lock);
+    expect(locks.heldNames()).toEqual(expect.arrayContaining([a.lock, b.lock]));
+  });
+
+  it('each tab sends its own events, not those of another live tab', async () => {
+    const locks = withLocks();
+    const queue = memoryStore();
+    const a = await openTab(locks, queue);
+    const b = await openTab(locks, queue);
+    for (const name of range(5, 'A')) a.fp.track(name);
+    for (const name of range(5, 'B')) b.fp.track(name);
+    await drain();
+    await a.fp.flush();
+    expect(a.net.names()).toEqual(range(5, 'A'));
+    expect(await queue.all()).toHaveLength(5); // B's, left to B
+    await b.fp.flush();
+    expect(b.net.names()).toEqual(range(5, 'B'));
+    expect(await queue.all()).toEqual([]);
+  });
+
+  it('never sends the same event from two tabs flushing at once', async () => {
+    const locks = withLocks();
+    const queue = memoryStore();
+    await closedTab(locks, queue, range(10, 'C')); // orphans both tabs may take
+    const slow = deferred<number>();
+    const a = await openTab(locks, queue, [slow.promise]);
+    const b = await openTab(locks, queue, [slow.promise]);
+    for (const name of range(3, 'A')) a.fp.track(name);
+    for (const name of range(3, 'B')) b.fp.track(name);
+    const flushes = [a.fp.flush(), b.fp.flush()];
+    await drain();
+    expect(a.net.requests.length + b.net.requests.length).toBe(1); // one tab at a time
+    slow.resolve(200);
+    await Promise.all(flushes);
+    await advance(5000); // the tab that found the lock taken tries again by itself
+    const all = [...a.net.events(), ...b.net.events()];
+    const ids = all.map((e) => e.event_id);
+    expect(new Set(ids).size).toBe(ids.length); // no event sent twice
+    expect(names(all).sort()).toEqual([...range(3, 'A'), ...range(3, 'B'), ...range(10, 'C')].sort());
+    expect(names(a.net.events()).filter((n) => n[0] === 'B')).toEqual([]);
+    expect(names(b.net.events()).filter((n) => n[0] === 'A')).toEqual([]);
+    expect(await queue.all()).toEqual([]);
+  });
+
+  it("takes over a closed tab's events once its lock is released", async () => {
+    const locks = withLocks();
+    const queue = memoryStore();
+    const a = await openTab(locks, queue);
+    const b = await openTab(locks, queue);
+    b.fp.track('From B');
+    await drain();
+    await a.fp.flush();
+    expect(a.net.requests).toHaveLength(0); // B is alive: its events are B's to send
+    b.fp.destroy();
+    locks.kill(b.lock); // B's tab closes
+    await a.fp.flush();
+    expect(a.net.names()).toEqual(['From B']);
+    expect(b.net.requests).toHaveLength(0);
+    expect(await queue.all()).toEqual([]);
+  });
+
+  it("takes over a closed tab's events at once, in order with its own", async () => {
+    const locks = withLocks();
+    const queue = memoryStore();
+    await closedTab(locks, queue, ['Closed 1', 'Closed 2']);
+    vi.setSystemTime(T0 + 1000);
+    const a = await openTab(locks, queue);
+    a.fp.track('Mine');
+    await a.fp.flush();
+    expect(a.net.names()).toEqual(['Closed 1', 'Closed 2', 'Mine']);
+  });
+
+  it('without Web Locks, takes another tab’s events only once they are 10 minutes old', async () => {
+    const queue = memoryStore();
+    const other = setup({ queue });
+    other.fp.track('Other');
+    await drain();
+    other.fp.destroy();
+    const a = setup({ queue });
+    await a.fp.flush();
+    expect(a.net.requests).toHaveLength(0);
+    vi.setSystemTime(T0 + 11 * MIN);
+    await a.fp.flush();
+    expect(a.net.names()).toEqual(['Other']);
   });
 });

@@ -30,16 +30,18 @@ export function writeCookie(name: string, value: string, maxAgeSeconds: number |
  * `fp.example.com` share one profile. Browsers refuse cookies on public
  * suffixes (`co.uk`, `github.io`), so trying from the shortest candidate
  * upward finds the registrable domain without shipping the suffix list.
- * Returns `''` (a host-only cookie) for IP addresses, `localhost`, or when
- * nothing sticks.
+ * Returns `''` (a host-only cookie) for IP addresses and single-label hosts
+ * such as `localhost`, and the hostname itself when no parent domain sticks.
+ * The probe's value is the candidate, so a probe left by another tab cannot
+ * make a public suffix look accepted.
  */
 export function topDomain(hostname = location.hostname): string {
   if (/^[\d.]+$|:|^[^.]+$/.test(hostname)) return '';
   const labels = hostname.split('.');
   for (let i = labels.length - 2; i > 0; i--) {
     const candidate = labels.slice(i).join('.');
-    writeCookie('fp_probe', '1', 60, candidate);
-    if (readCookie('fp_probe')) {
+    writeCookie('fp_probe', candidate, 60, candidate);
+    if (readCookie('fp_probe') === candidate) {
       writeCookie('fp_probe', '', 0, candidate);
       return candidate;
     }

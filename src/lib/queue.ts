@@ -39,7 +39,8 @@ export function idbStore(useStore: () => UseStore = () => createStore(DB_NAME, S
   let store: UseStore | undefined;
   /** Which chunk each event is in, learnt from put() and all(). */
   const chunkOf = new Map<string, string>();
-  const run = <T>(mode: IDBTransactionMode, fn: (store: IDBObjectStore) => T | PromiseLike<T>) => (store = store || useStore())(mode, fn);
+  // async: a missing indexedDB rejects like any other failure instead of throwing.
+  const run = async <T>(mode: IDBTransactionMode, fn: (store: IDBObjectStore) => T | PromiseLike<T>) => (store = store || useStore())(mode, fn);
   const write = (fn: (store: IDBObjectStore) => void) =>
     run('readwrite', (objects) => {
       fn(objects);
@@ -63,19 +64,30 @@ export function idbStore(useStore: () => UseStore = () => createStore(DB_NAME, S
       ),
     remove: (keys) =>
       write((objects) => {
-        const byChunk = new Map<string, Set<string>>();
-        for (const key of keys) {
-          const chunk = chunkOf.get(key) || key;
-          byChunk.get(chunk)?.add(key) || byChunk.set(chunk, new Set([key]));
-          chunkOf.delete(key);
-        }
-        byChunk.forEach((gone, chunk) => {
-          const request = objects.get(chunk);
+        const gone = new Set(keys);
+        /** Rewrites one chunk without the removed events (or deletes it, or a damaged record of a removed key). */
+        const prune = (chunk: IDBValidKey, value: unknown) => {
+          const rest = Array.isArray(value) ? value.filter(([key]) => !gone.has(key)) : gone.has(chunk as string) ? [] : value;
+          if (rest !== value && (rest as unknown[]).length !== (value as unknown[])?.length) (rest as unknown[])[0] ? objects.put(rest, chunk) : objects.delete(chunk);
+        };
+        if (keys.every((key) => chunkOf.has(key))) {
+          // The usual case: only the chunks holding these events are read.
+          new Set(keys.map((key) => chunkOf.get(key)!)).forEach((chunk) => {
+            const request = objects.get(chunk);
+            request.onsuccess = () => prune(chunk, request.result);
+          });
+        } else {
+          // Keys this instance has not seen (another page's): look through every chunk.
+          const request = objects.openCursor();
           request.onsuccess = () => {
-            const rest = Array.isArray(request.result) ? request.result.filter(([key]) => !gone.has(key)) : [];
-            rest[0] ? objects.put(rest, chunk) : objects.delete(chunk);
+            const cursor = request.result;
+            if (cursor) {
+              prune(cursor.key, cursor.value);
+              cursor.continue();
+            }
           };
-        });
+        }
+        keys.forEach((key) => chunkOf.delete(key));
       }),
   };
 }

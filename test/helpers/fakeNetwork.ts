@@ -1,0 +1,94 @@
+import { vi } from 'vitest';
+
+/** How the fake collector answers one request. */
+export type Reply =
+  | number
+  | { status: number; retryAfter?: string }
+  | 'network-error'
+  | Promise<number | { status: number; retryAfter?: string }>;
+
+export interface Request {
+  url: string;
+  init: RequestInit;
+  /** The raw body and its parsed form. */
+  text: string;
+  body: { events: any[] };
+  /** The status answered (0: network error; undefined while in flight). */
+  status?: number;
+}
+
+/**
+ * A fake `fetch` for the collector: records each request and answers from
+ * `replies` in order (200 once they run out). A reply may be a promise, to
+ * hold a request in flight.
+ */
+export function fakeFetch(replies: Reply[] = []) {
+  const requests: Request[] = [];
+  const fetch = vi.fn(async (url: string, init: RequestInit) => {
+    const text = init.body as string;
+    const request: Request = { url, init, text, body: JSON.parse(text) };
+    requests.push(request);
+    const next = replies.length ? replies.shift()! : 200;
+    // Like fetch, give up when the request's signal aborts.
+    const aborted = new Promise<never>((_, reject) => {
+      const signal = init.signal;
+      const abort = () => reject(new DOMException('The operation was aborted.', 'AbortError'));
+      if (signal?.aborted) abort();
+      signal?.addEventListener('abort', abort);
+    });
+    const reply = await Promise.race([next, aborted]).catch((error) => {
+      request.status = 0;
+      throw error;
+    });
+    if (reply === 'network-error') {
+      request.status = 0;
+      throw new TypeError('Failed to fetch');
+    }
+    const { status, retryAfter } = typeof reply === 'number' ? { status: reply, retryAfter: undefined } : reply;
+    request.status = status;
+    const headers = new Headers(retryAfter === undefined ? {} : { 'Retry-After': retryAfter });
+    return {
+      status,
+      ok: status >= 200 && status < 300,
+      headers,
+      text: async () => '{"status":"success"}',
+      json: async () => ({ status: 'success' }),
+    } as unknown as Response;
+  });
+  return {
+    fetch: fetch as unknown as typeof globalThis.fetch,
+    spy: fetch,
+    requests,
+    replies,
+    /** Every event sent, across requests, in order. */
+    events: () => requests.flatMap((r) => r.body.events),
+    names: () => requests.flatMap((r) => r.body.events.map((e: any) => e.name)),
+    /** Names of the events in requests answered with a 2xx, in order. */
+    delivered: () => requests.filter((r) => r.status! >= 200 && r.status! < 300).flatMap((r) => r.body.events.map((e: any) => e.name)),
+  };
+}
+
+/** A fake `sendBeacon` that accepts (or refuses) and records bodies. */
+export function fakeBeacon(accept: boolean | (() => boolean) = true) {
+  const calls: { url: string; text: string; body: { events: any[] } }[] = [];
+  const send = vi.fn((url: string, text: string) => {
+    calls.push({ url, text, body: JSON.parse(text) });
+    return typeof accept === 'function' ? accept() : accept;
+  });
+  return { send, calls, events: () => calls.flatMap((c) => c.body.events) };
+}
+
+/** A promise with its resolve exposed, to hold a request in flight. */
+export function deferred<T>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** Lets every pending promise chain run (no timers involved). */
+export async function drain(rounds = 200): Promise<void> {
+  for (let i = 0; i < rounds; i++) await Promise.resolve();
+}
+
+/** Bytes of a string on the wire. */
+export const byteLength = (text: string) => new TextEncoder().encode(text).length;

@@ -1,0 +1,114 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type * as ContextModule from '../../src/lib/context';
+import { setUrl, START_URL } from '../helpers/page';
+
+// The module caches (the context while the page is unchanged, the referrer, the
+// time zone): each test gets a fresh copy.
+let captureContext: typeof ContextModule.captureContext;
+let pageSnapshot: typeof ContextModule.pageSnapshot;
+let campaignFrom: typeof ContextModule.campaignFrom;
+
+beforeEach(async () => {
+  localStorage.clear();
+  vi.resetModules();
+  ({ captureContext, pageSnapshot, campaignFrom } = await import('../../src/lib/context'));
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  document.title = '';
+  localStorage.clear();
+  setUrl(START_URL);
+});
+
+describe('captureContext', () => {
+  it('describes the page: url, path, title, referrer, search', () => {
+    setUrl('https://www.example.com/pricing/plans?plan=pro#top');
+    document.title = 'Plans';
+    vi.spyOn(document, 'referrer', 'get').mockReturnValue('https://www.google.com/');
+    expect(captureContext('1.2.3').page).toEqual({
+      url: 'https://www.example.com/pricing/plans?plan=pro#top',
+      path: '/pricing/plans',
+      title: 'Plans',
+      referrer: 'https://www.google.com/',
+      search: '?plan=pro',
+    });
+  });
+
+  it('fills locale, timezone, useragent, screen and library', () => {
+    setUrl('https://www.example.com/a');
+    vi.spyOn(navigator, 'language', 'get').mockReturnValue('fr-FR');
+    vi.spyOn(screen, 'width', 'get').mockReturnValue(390);
+    vi.spyOn(screen, 'height', 'get').mockReturnValue(844);
+    const context = captureContext('9.9.9');
+    expect(context.locale).toBe('fr-FR');
+    // The time zone may be filled in only as the event leaves (see the end-to-end test in firstparty.test.ts).
+    expect(typeof context.timezone).toBe('string');
+    expect(context.useragent).toBe(navigator.userAgent);
+    expect(context.screen).toEqual({ width: 390, height: 844 });
+    expect(context.library).toEqual({ name: 'firstparty-js', version: '9.9.9' });
+  });
+
+  it('maps utm_* to campaign, utm_campaign to name', () => {
+    setUrl('https://www.example.com/?utm_source=newsletter&utm_medium=email&utm_campaign=spring&utm_term=shoes&utm_content=hero');
+    expect(captureContext('1').campaign).toEqual({ source: 'newsletter', medium: 'email', name: 'spring', term: 'shoes', content: 'hero' });
+  });
+
+  it('puts click IDs in campaign under their own names', () => {
+    setUrl('https://www.example.com/?gclid=G1&fbclid=F1&msclkid=M1&utm_source=ads&other=x');
+    expect(captureContext('1').campaign).toEqual({ gclid: 'G1', fbclid: 'F1', msclkid: 'M1', source: 'ads' });
+  });
+
+  it('has no campaign without utm_* or click IDs', () => {
+    setUrl('https://www.example.com/?q=1&utm_source=');
+    expect(captureContext('1').campaign).toBeUndefined();
+  });
+
+  it('captures the page at call time: each capture keeps its own URL and title', () => {
+    setUrl('https://www.example.com/first?utm_source=a');
+    document.title = 'First';
+    const first = captureContext('1');
+    history.pushState({}, '', '/second');
+    document.title = 'Second';
+    const second = captureContext('1');
+    expect(first.page).toMatchObject({ path: '/first', title: 'First', url: 'https://www.example.com/first?utm_source=a' });
+    expect(first.campaign).toEqual({ source: 'a' });
+    expect(second.page).toMatchObject({ path: '/second', title: 'Second', url: 'https://www.example.com/second', search: '' });
+    expect(second.campaign).toBeUndefined();
+  });
+
+  it('sees a screen change even on the same page', () => {
+    setUrl('https://www.example.com/rotate');
+    const width = vi.spyOn(screen, 'width', 'get').mockReturnValue(800);
+    expect(captureContext('1').screen.width).toBe(800);
+    width.mockReturnValue(600);
+    expect(captureContext('1').screen.width).toBe(600);
+  });
+
+  it('uses a page snapshot taken earlier (a queued call) instead of the current page', () => {
+    setUrl('https://www.example.com/now');
+    const context = captureContext('1', { url: 'https://www.example.com/then?gclid=Z', title: 'Then', referrer: 'https://ref.example/' });
+    expect(context.page).toEqual({ url: 'https://www.example.com/then?gclid=Z', path: '/then', title: 'Then', referrer: 'https://ref.example/', search: '?gclid=Z' });
+    expect(context.campaign).toEqual({ gclid: 'Z' });
+  });
+});
+
+describe('pageSnapshot', () => {
+  it('is the current url, title and referrer', () => {
+    setUrl('https://www.example.com/snap?x=1');
+    document.title = 'Snap';
+    vi.spyOn(document, 'referrer', 'get').mockReturnValue('https://search.example/');
+    expect(pageSnapshot()).toEqual({ url: 'https://www.example.com/snap?x=1', title: 'Snap', referrer: 'https://search.example/' });
+    history.pushState({}, '', '/next');
+    document.title = 'Next';
+    expect(pageSnapshot()).toMatchObject({ url: 'https://www.example.com/next', title: 'Next' });
+  });
+});
+
+describe('campaignFrom', () => {
+  it('parses a query string', () => {
+    expect(campaignFrom('?utm_campaign=launch&msclkid=abc')).toEqual({ name: 'launch', msclkid: 'abc' });
+    expect(campaignFrom('')).toBeUndefined();
+    expect(campaignFrom('?utm_source=a%20b')).toEqual({ source: 'a b' });
+  });
+});

@@ -1,0 +1,85 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { beacon, post, REQUEST_TIMEOUT_MS } from '../../src/lib/transport';
+import { fakeFetch } from '../helpers/fakeNetwork';
+
+const URL_ = 'https://fp.example.com/events/track/bulk';
+
+describe('post', () => {
+  it('POSTs JSON with keepalive and credentials', async () => {
+    const net = fakeFetch([200]);
+    const result = await post(URL_, '{"events":[]}', net.fetch);
+    expect(result).toEqual({ status: 200, retryAfter: 0 });
+    const { url, init } = net.requests[0];
+    expect(url).toBe(URL_);
+    expect(init).toMatchObject({ method: 'POST', body: '{"events":[]}', keepalive: true, credentials: 'include' });
+    expect(new Headers(init.headers).get('Content-Type')).toBe('application/json');
+  });
+
+  it('reports the status and Retry-After', async () => {
+    const net = fakeFetch([{ status: 503, retryAfter: '7' }]);
+    expect(await post(URL_, '{}', net.fetch)).toEqual({ status: 503, retryAfter: 7000 });
+  });
+
+  it('reads the response body (Chromium holds keepalive quota until it is read)', async () => {
+    const text = vi.fn(async () => '{"status":"success"}');
+    const fetchImpl = (async () => ({ status: 200, headers: new Headers(), text })) as unknown as typeof fetch;
+    expect(await post(URL_, '{}', fetchImpl)).toEqual({ status: 200, retryAfter: 0 });
+    expect(text).toHaveBeenCalledTimes(1);
+  });
+
+  it('abandons a request that does not answer within REQUEST_TIMEOUT_MS', async () => {
+    vi.useFakeTimers();
+    try {
+      const net = fakeFetch([new Promise<never>(() => {})]);
+      let result: unknown;
+      const sending = post(URL_, '{}', net.fetch).then((r) => (result = r));
+      await vi.advanceTimersByTimeAsync(REQUEST_TIMEOUT_MS - 1);
+      expect(result).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(1);
+      await sending;
+      expect(result).toEqual({ status: 0, retryAfter: 0 });
+      expect((net.requests[0].init.signal as AbortSignal).aborted).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('turns a network error into status 0 without throwing', async () => {
+    const net = fakeFetch(['network-error']);
+    expect(await post(URL_, '{}', net.fetch)).toEqual({ status: 0, retryAfter: 0 });
+    const throwsSync = (() => {
+      throw new Error('sync');
+    }) as unknown as typeof fetch;
+    expect(await post(URL_, '{}', throwsSync)).toEqual({ status: 0, retryAfter: 0 });
+  });
+});
+
+describe('beacon', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('hands an application/json Blob to navigator.sendBeacon and returns its answer', async () => {
+    const send = vi.spyOn(navigator, 'sendBeacon').mockReturnValue(true);
+    expect(beacon(URL_, '{"events":[1]}')).toBe(true);
+    const [url, data] = send.mock.calls[0];
+    expect(url).toBe(URL_);
+    expect(data).toBeInstanceOf(Blob);
+    expect((data as Blob).type).toBe('application/json');
+    expect(await (data as Blob).text()).toBe('{"events":[1]}');
+    send.mockReturnValue(false);
+    expect(beacon(URL_, '{}')).toBe(false);
+  });
+
+  it('is false when sendBeacon throws or is missing', () => {
+    vi.spyOn(navigator, 'sendBeacon').mockImplementation(() => {
+      throw new TypeError('quota');
+    });
+    expect(beacon(URL_, '{}')).toBe(false);
+    vi.restoreAllMocks();
+    Object.defineProperty(navigator, 'sendBeacon', { value: undefined, configurable: true });
+    try {
+      expect(beacon(URL_, '{}')).toBe(false);
+    } finally {
+      delete (navigator as any).sendBeacon;
+    }
+  });
+});
