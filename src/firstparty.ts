@@ -178,6 +178,7 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
   let readyCallbacks: (() => void)[] | undefined = [];
   const middlewares: SourceMiddleware[] = [];
   let noIntegrations = 0;
+  let warnedFull = 0;
   const cleanups: (() => void)[] = [];
 
   /** A library event for `on()` listeners, logged in debug mode. */
@@ -291,12 +292,26 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
   }
 
   async function persist(): Promise<void> {
-    const records = writeBuffer;
+    let records = writeBuffer;
     writeBuffer = [];
     try {
+      const excess = queuedEstimate + records.length - options.maxQueue;
+      if (excess > 0) {
+        // Full: the oldest go first. This tab's events, oldest first, are the keys
+        // of `unacked`, so no full read of the queue is needed for each write (it
+        // made tracking 10,000 events a second one long task after another); the
+        // next flush's trim() enforces the cap on everything stored.
+        const oldest = new Set([...unacked.keys()].slice(0, excess));
+        records = records.filter(([key]) => !oldest.has(key));
+        await forget([...oldest].map((key) => [key, '']));
+        queuedEstimate = options.maxQueue - records.length;
+        // Warned once a page: at 10,000 events a second this runs a hundred times.
+        (warnedFull++ ? debug : warn)(oldest.size + ' oldest events dropped: queue full (maxQueue ' + options.maxQueue + ')');
+        report('dropped', { reason: 'queue limits', count: oldest.size });
+      }
       // One chunk per request's worth (see idbStore).
       for (const chunk of splitBatches(records, options.maxBatchBytes)) await queue.put(chunk);
-      if ((queuedEstimate += records.length) > options.maxQueue) await trim(await queue.all());
+      queuedEstimate += records.length;
     } catch (error) {
       // Unreachable in practice (memory never refuses); the events are still in `unacked`.
       warn('could not store events', error);
