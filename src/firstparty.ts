@@ -179,6 +179,9 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
   const middlewares: SourceMiddleware[] = [];
   let noIntegrations = 0;
   let warnedFull = 0;
+  let again = 0;
+  /** Keys of records not written by this page that passed the corruption check. */
+  const checked = new Set<string>();
   const cleanups: (() => void)[] = [];
 
   /** A library event for `on()` listeners, logged in debug mode. */
@@ -223,13 +226,9 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
 
   /** Builds an event at its call site and passes it through the source middlewares. */
   function record(name: unknown, properties: unknown, site: CallSite, callback?: unknown): void {
-    // Control characters are removed and names capped at 200 characters.
-    const clean = typeof name === 'string' && name.replace(/[\0-\x1f\x7f]/g, '').trim().slice(0, 200);
+    // Control characters (C0 and C1) are removed and names capped at 200 characters.
+    const clean = typeof name === 'string' && name.replace(/[\0-\x1f\x7f-\x9f]/g, '').trim().slice(0, 200);
     if (!clean) return warn('event without a name dropped:', name);
-    if (properties != null && !isObject(properties)) {
-      warn('properties must be an object:', properties);
-      properties = 0;
-    }
     const time = site.time || Date.now();
     // The session first: it is what re-reads storage, so a reset() in another
     // tab gives this event the new profile together with the new session.
@@ -241,7 +240,7 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
         write_key: writeKey,
         profile_id: identity!.profileId(),
         session_id,
-        properties: properties ? cleanProperties(properties) : {},
+        properties: cleanProperties(properties),
         context: captureContext(VERSION, site.page),
         created_at: new Date(time).toISOString(),
       },
@@ -286,7 +285,7 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     // One IndexedDB transaction for all the events of a task: 1,000 calls in a
     // loop cost one write, not 1,000.
     if (writeBuffer.push(entry) < 2) writing = writing.then(persist);
-    if (typeof callback === 'function') writing.then(guard('callback', callback as () => void));
+    if (typeof callback === 'function') writing.then(() => void guard('callback', callback as () => void)());
     report('track', event);
     schedule(options.flushInterval);
   }
@@ -333,9 +332,17 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
       lsSet(BEACONED, rest[0] ? JSON.stringify(rest) : null);
     }
     // Only age counts: a record dated in the future (a clock that was ahead) is
-    // kept, since dropping it would lose an event to a wrong clock.
+    // kept, since dropping it would lose an event to a wrong clock; and this
+    // page's own events never expire (its clock may have been corrected since).
+    // Records not written by this page are checked once: a string that parses
+    // to an object and fits in a request (anything else would block the queue).
     const kept = records.filter(
-      ([key, json]) => /^[\da-z]{13}\./.test(key) && /^{.*}$/s.test(json) && now - keyTime(key) <= options.maxAge,
+      ([key, json]) =>
+        /^[\da-z]{13}\./.test(key) &&
+        (unacked.has(key) ||
+          checked.has(key) ||
+          (typeof json === 'string' && isObject(parse(json)) && recordBytes([key, json]) < options.maxBatchBytes - 32 && checked.add(key))) &&
+        (keyTab(key) === tabId || now - keyTime(key) <= options.maxAge),
     );
     const excess = kept.length - options.maxQueue;
     const dropped = records.filter((entry) => kept.indexOf(entry) < 0).concat(kept.splice(0, excess > 0 ? excess : 0));
@@ -354,6 +361,29 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     return queue.remove(keys);
   }
 
+  /**
+   * The batch's body, checked to parse: a page that replaced JSON.stringify with
+   * something broken (old libraries did) makes events that are not JSON. Those
+   * are dropped (when JSON.parse itself can be trusted) and taken out of `batch`.
+   */
+  async function validBody(batch: QueueRecord[]): Promise<string> {
+    let body = batchBody(batch, new Date().toISOString());
+    if (isObject(parse(body)) || !isObject(parse('{}'))) return body;
+    const bad = batch.filter(([, json]) => !isObject(parse(json)));
+    warn(bad.length + ' events dropped: not valid JSON (JSON.stringify replaced?)');
+    await forget(bad);
+    batch.splice(0, batch.length, ...batch.filter((record) => !bad.includes(record)));
+    return batch[0] ? batchBody(batch, new Date().toISOString()) : '';
+  }
+
+  function parse(json: unknown): unknown {
+    try {
+      return JSON.parse(json as string);
+    } catch {
+      // Not JSON: corrupt.
+    }
+  }
+
   function schedule(delay: number): void {
     if (!timer && endpoint) timer = setTimeout(flush, Math.max(delay, retryAt - Date.now()));
   }
@@ -361,6 +391,8 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
   function flush(): Promise<void> {
     clearTimeout(timer);
     timer = undefined;
+    // Asked again while flushing: events stored meanwhile go in another round.
+    if (flushing) again = 1;
     return (flushing =
       flushing ||
       (async () => {
@@ -369,7 +401,10 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
         if (endpoint && navigator.onLine !== false && !(await withFlushLock(sendQueued))) schedule(options.flushInterval);
       })()
         .catch((error) => warn('flush failed', error))
-        .finally(() => (flushing = undefined)));
+        .finally(() => {
+          flushing = undefined;
+          if (again) schedule((again = 0));
+        }));
   }
 
   /** Sends what this tab may send, oldest first; runs under the flush lock. */
@@ -383,15 +418,16 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
           // be told from a closed one: its events are taken over after 10 minutes.
           live
           ? !live.has(tab)
-          : now - keyTime(key) > 600000,
+          : Math.abs(now - keyTime(key)) > 600000,
     );
     for (const planned of splitBatches(records, options.maxBatchBytes)) {
       // Our own events handed to a beacon while this flush was running are gone.
       const batch = planned.filter(([key]) => unacked.has(key) || keyTab(key) !== tabId);
       if (navigator.onLine === false || !endpoint) return;
       if (!batch[0]) continue;
+      const body = await validBody(batch);
+      if (!body) continue;
       const keys = keysOf(batch);
-      const body = batchBody(batch, new Date().toISOString());
       const bytes = utf8Length(body);
       keys.forEach((key) => inflight.add(key));
       inflightBytes += bytes;
@@ -450,7 +486,8 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
   }
 
   function setProfile(id: unknown): void {
-    if (typeof id === 'string' && id.trim()) identity!.setProfileId(id.trim());
+    // Capped: a huge ID would make every later event too large to send.
+    if (typeof id === 'string' && id.trim() && id.length < 200) identity!.setProfileId(id.trim());
     else if (id != null) warn('bad profile ID:', id);
   }
 
@@ -472,7 +509,7 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
       setProfile(first);
       return record(EVENT_NAMES.identify, second, site, fourth);
     }
-    if (method === 'group') return newId ? record(EVENT_NAMES.group, { group_id: first, ...(isObject(second) && second) }, site, fourth) : warn('group() needs an ID');
+    if (method === 'group') return newId ? record(EVENT_NAMES.group, { group_id: first, ...cleanProperties(second) }, site, fourth) : warn('group() needs an ID');
     if (method === 'alias') {
       if (!newId) return warn('alias() needs an ID');
       record(EVENT_NAMES.alias, { previous_id: typeof second === 'string' ? second : identity.profileId(), new_id: first }, site, fourth);
@@ -494,7 +531,7 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
         referrer,
         ...(names[1] && { category: names[0] }),
         ...(names[0] && { name: names.pop() }),
-        ...args.filter(isObject)[0],
+        ...cleanProperties(args.filter(isObject)[0]),
       },
       site,
       args.filter((arg) => typeof arg === 'function')[0],
@@ -561,7 +598,8 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     },
     reset: () => identity?.reset(),
     ready(callback: () => void) {
-      if (isFunction(callback, 'ready')) readyCallbacks ? readyCallbacks.push(callback) : Promise.resolve().then(guard('ready', callback));
+      // The callback's return value is dropped: a hostile thenable must not enter our promises.
+      if (isFunction(callback, 'ready')) readyCallbacks ? readyCallbacks.push(callback) : Promise.resolve().then(() => void guard('ready', callback)());
     },
     flush,
     getProfileId: () => identity?.profileId(),
@@ -594,8 +632,10 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
       waiting = [];
       writeBuffer = [];
       unacked.clear();
-      // Empty the queue, our own events and any other's alike.
-      writing = writing.then(async () => queue && forget(await queue.all()));
+      // Empty the queue, our own events and any other's alike, up to now: an
+      // optIn() and track() later in the same task must not lose their event.
+      const cutoff = nextKey();
+      writing = writing.then(async () => queue && forget((await queue.all()).filter(([key]) => key < cutoff)));
     },
     optIn() {
       setOptedOut(false, cookieDomain);

@@ -13,7 +13,7 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
  * at what the code weighs today plus a little, so any growth is a decision.
  */
 const BUDGETS = {
-  iifeBrotli: 7000,
+  iifeBrotli: 7500,
   snippetMinified: 1500,
   snippetLiteMinified: 1000,
 };

@@ -7,7 +7,8 @@ export type PerElement<T> = T | ((element: Element) => T);
 /** The elements of `Elements` as an array (skipping anything that is not an element). */
 export function toElements(elements: Elements): Element[] {
   if (!elements) return [];
-  const list = (elements as Element).nodeType ? [elements as Element] : Array.prototype.slice.call(elements);
+  // At most 1,000: an array-like may claim any length.
+  const list = (elements as Element).nodeType ? [elements as Element] : Array.prototype.slice.call(elements, 0, 1000);
   return list.filter((element: Element) => element && element.nodeType === 1);
 }
 

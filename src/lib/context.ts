@@ -61,18 +61,14 @@ let jsonOf: EventContext | undefined;
  * it for each of 1,000 events in a loop was the largest cost of `track()`.
  */
 export function eventJson(event: Record<string, unknown>): string {
-  return (
-    '{' +
-    Object.keys(event)
-      .map(
-        (key) =>
-          JSON.stringify(key) +
-          ':' +
-          (key === 'context' && event[key] === cached ? (jsonOf === cached ? cachedJson : (cachedJson = JSON.stringify((jsonOf = cached)))) : JSON.stringify(event[key])),
-      )
-      .join(',') +
-    '}'
-  );
+  const fields: string[] = [];
+  for (const key of Object.keys(event)) {
+    const json =
+      key === 'context' && event[key] === cached ? (jsonOf === cached ? cachedJson : (cachedJson = JSON.stringify((jsonOf = cached)))) : JSON.stringify(event[key]);
+    // undefined, functions and symbols are left out, as JSON.stringify does.
+    if (json !== undefined) fields.push(JSON.stringify(key) + ':' + json);
+  }
+  return '{' + fields + '}';
 }
 
 /** The parts of a page's identity a queued call remembers from its own moment. */

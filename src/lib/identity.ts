@@ -42,7 +42,10 @@ export interface Identity {
 export function createIdentity(sessionTimeout: number, domain: string, storage: IdentityStorage = 'cookie'): Identity {
   let profile = '';
   let session = '';
-  let lastActivity = 0;
+  // Inactivity within this tab is measured on the monotonic clock
+  // (performance.now): a wall clock that jumps must neither end a session in
+  // use nor keep one alive forever.
+  let lastTick = -Infinity;
   let lastSync = -Infinity;
   const persistent = storage === 'cookie' || storage === 'localStorage';
   const cookies = storage === 'cookie';
@@ -50,17 +53,20 @@ export function createIdentity(sessionTimeout: number, domain: string, storage: 
   const readStored = (name: string): string | undefined =>
     (cookies && readCookie(name)) || (persistent && lsGet(name)) || undefined;
 
-  function sync(now: number): void {
-    lastSync = now;
+  function sync(now: number, tick: number): void {
+    lastSync = tick;
     profile = readStored(PROFILE_COOKIE) || profile || randomId('PR');
     // The localStorage mirror carries the time of last activity, since unlike
     // a cookie it has no expiry of its own.
     const [lsSession, lsTime] = ((persistent && lsGet(SESSION_COOKIE)) || '').split('.');
-    const stored =
-      (cookies && readCookie(SESSION_COOKIE)) ||
-      (lsSession && Math.abs(now - +lsTime) < sessionTimeout ? lsSession : '');
-    session = stored || (session && Math.abs(now - lastActivity) < sessionTimeout ? session : randomId('SE'));
-    lastActivity = now;
+    const lsFresh = lsSession && Math.abs(now - +lsTime) < sessionTimeout ? lsSession : '';
+    let cookie = (cookies && readCookie(SESSION_COOKIE)) || '';
+    // After this tab's own inactivity, its own session in a cookie is only as
+    // alive as the mirror says: a clock set back keeps cookies alive too long.
+    if (cookie === session && tick - lastTick >= sessionTimeout && lsSession && !lsFresh) cookie = '';
+    const stored = cookie || lsFresh;
+    session = stored || (session && tick - lastTick < sessionTimeout ? session : randomId('SE'));
+    lastTick = tick;
     write(now);
   }
 
@@ -77,13 +83,13 @@ export function createIdentity(sessionTimeout: number, domain: string, storage: 
 
   return {
     profileId() {
-      if (!profile) sync(Date.now());
+      if (!profile) sync(Date.now(), performance.now());
       return profile;
     },
     sessionId(now = Date.now()) {
-      // Math.abs: a clock that jumped backwards must not keep a session forever.
-      if (Math.abs(now - lastSync) > SYNC_EVERY_MS || Math.abs(now - lastActivity) >= sessionTimeout) sync(now);
-      else lastActivity = now;
+      const tick = performance.now();
+      if (tick - lastSync > SYNC_EVERY_MS || tick - lastTick >= sessionTimeout) sync(now, tick);
+      else lastTick = tick;
       return session;
     },
     setProfileId(id) {
@@ -93,8 +99,8 @@ export function createIdentity(sessionTimeout: number, domain: string, storage: 
     reset() {
       profile = randomId('PR');
       session = randomId('SE');
-      lastActivity = Date.now();
-      write(lastActivity);
+      lastTick = performance.now();
+      write(Date.now());
     },
   };
 }

@@ -42,14 +42,18 @@ export async function liveTabs(): Promise<Set<string> | undefined> {
  * (see the flush in firstparty.ts).
  */
 export async function withFlushLock(task: () => Promise<unknown>): Promise<boolean> {
-  const manager = locks();
-  if (!manager) {
+  let ran = false;
+  const run = async () => {
+    ran = true;
     await task();
     return true;
+  };
+  try {
+    return await locks()!.request(PREFIX + 'flush', { ifAvailable: true }, (lock) => !!lock && run());
+  } catch (error) {
+    // No Web Locks, or refused (SecurityError in an opaque origin such as a
+    // sandboxed iframe): run without the lock, unless it already ran.
+    if (ran) throw error;
+    return run();
   }
-  return manager.request(PREFIX + 'flush', { ifAvailable: true }, async (lock) => {
-    if (!lock) return false;
-    await task();
-    return true;
-  });
 }

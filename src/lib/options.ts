@@ -67,12 +67,14 @@ export const DEFAULTS: ResolvedOptions = {
 export function resolveOptions(options: any, onBad: (key: string) => void): ResolvedOptions {
   const resolved: any = { ...DEFAULTS };
   if (typeof options?.cookieDomain === 'string') resolved.cookieDomain = options.cookieDomain;
-  for (const key in DEFAULTS) {
+  // Own keys only: old libraries add enumerable methods to Object.prototype.
+  for (const key of Object.keys(DEFAULTS)) {
     const value = options?.[key];
     const fallback = resolved[key];
+    const choices = Object.prototype.hasOwnProperty.call(CHOICES, key) && CHOICES[key];
     if (value !== undefined) {
       // Numbers must be positive and within setTimeout's 2^31 ms ceiling.
-      (CHOICES[key] ? CHOICES[key].includes(value) : typeof value == typeof fallback && (typeof value != 'number' || (value > 0 && value < 2 ** 31)))
+      (choices ? choices.includes(value) : typeof value == typeof fallback && (typeof value != 'number' || (value > 0 && value < 2 ** 31)))
         ? (resolved[key] = value)
         : onBad(key);
     }

@@ -166,8 +166,7 @@ export function createQueue(stores: EventStore[] = [idbStore(), localStorageStor
           return await timed(() => stores[current].put(records));
         } catch (error) {
           if (current === stores.length - 1) throw error;
-          warn('storage refused; fallback', error);
-          current++;
+          if (!current++) warn('event storage refused; falling back', error);
         }
       }
     },

@@ -6,6 +6,13 @@ export const MAX_STRING = 4096;
 export const MAX_KEYS = 500;
 /** Values nested deeper than this become `"[Too deep]"`. */
 export const MAX_DEPTH = 10;
+/**
+ * Objects and arrays visited per call of `cleanProperties`, beyond which values
+ * become `"[Too large]"`: shared references are expanded in each place they
+ * appear, which grows exponentially with depth.
+ */
+export const MAX_NODES = 5000;
+let nodes = 0;
 
 /**
  * Turns any value into plain JSON-safe data, by these rules:
@@ -21,6 +28,16 @@ export const MAX_DEPTH = 10;
  *   entries, nesting beyond `MAX_DEPTH` → cut and marked.
  */
 export function clean(value: unknown, onRepair: (what: string) => void, depth = 0, ancestors: unknown[] = []): unknown {
+  if (!ancestors[0]) nodes = 0;
+  try {
+    return cleanValue(value, onRepair, depth, ancestors);
+  } catch {
+    // Unreadable (a Proxy that throws on every trap): left out.
+    onRepair('an unreadable value');
+  }
+}
+
+function cleanValue(value: unknown, onRepair: (what: string) => void, depth: number, ancestors: unknown[]): unknown {
   if (typeof value === 'bigint') return String(value);
   if (typeof value === 'string' && value.length > MAX_STRING) {
     onRepair('long string');
@@ -29,22 +46,27 @@ export function clean(value: unknown, onRepair: (what: string) => void, depth = 
   if (!value || typeof value !== 'object') return value;
   if (ancestors.includes(value)) return onRepair('circular reference'), '[Circular]';
   if (depth >= MAX_DEPTH) return onRepair('deep nesting'), '[Too deep]';
-  const type = Object.prototype.toString.call(value);
+  if (++nodes > MAX_NODES) return onRepair('too many objects'), '[Too large]';
   const any = value as any;
-  if (any.nodeType || any.window === any) return type;
+  if (any.nodeType || any.window === any) return Object.prototype.toString.call(value);
   const again = (converted: unknown) => clean(converted, onRepair, depth, ancestors);
   const next = (item: unknown) => clean(item, onRepair, depth + 1, [...ancestors, value]);
   try {
     if (value instanceof Error) return again({ name: value.name, message: value.message });
     if (value instanceof Map) return again(Object.fromEntries(value));
-    if (value instanceof Set || ArrayBuffer.isView(value)) return again(Array.from(value as Iterable<unknown>));
+    // At most MAX_KEYS + 1 entries are copied (the +1 shows that there were more).
+    if (ArrayBuffer.isView(value)) return again(Array.prototype.slice.call(value, 0, MAX_KEYS + 1));
+    if (value instanceof Set) return again(Array.from(value));
     if (typeof any.toJSON === 'function') return again(any.toJSON());
   } catch {
     // A toJSON that throws, or a Proxy that refuses to be read.
     return onRepair('a throwing toJSON'), undefined;
   }
-  const keys = Array.isArray(value) ? [...value.keys()] : Object.keys(value);
-  const out: any = Array.isArray(value) ? [] : {};
+  const array = Array.isArray(value);
+  // Arrays: indices up to MAX_KEYS only (a sparse array may claim 2^32 entries).
+  const keys = array ? Array.from({ length: Math.min(value.length, MAX_KEYS + 1) }, (_, i) => i) : Object.keys(value);
+  const total = array ? value.length : keys.length;
+  const out: any = array ? [] : {};
   for (const key of keys.slice(0, MAX_KEYS)) {
     try {
       const item = any[key];
@@ -54,9 +76,9 @@ export function clean(value: unknown, onRepair: (what: string) => void, depth = 
       onRepair('a throwing getter');
     }
   }
-  if (keys.length > MAX_KEYS) {
+  if (total > MAX_KEYS) {
     onRepair('too many entries');
-    if (Array.isArray(out)) out.push('[' + (keys.length - MAX_KEYS) + ' more]');
+    if (array) out.push('[' + (total - MAX_KEYS) + ' more]');
   }
   return out;
 }
@@ -64,7 +86,18 @@ export function clean(value: unknown, onRepair: (what: string) => void, depth = 
 /** Cleans event properties (see `clean`), warning once when something had to be repaired. */
 export function cleanProperties(value: unknown): Record<string, unknown> {
   const repairs: string[] = [];
-  const cleaned = clean(value, (what) => repairs.push(what));
+  let cleaned: unknown;
+  try {
+    cleaned = clean(value, (what) => repairs.push(what));
+  } catch {
+    // Something unreadable at the top (a revoked Proxy): nothing can be kept.
+    repairs.push('unreadable');
+  }
+  // Properties are an object: a Date, array or string at the top is not.
+  if (!cleaned || typeof cleaned !== 'object' || Array.isArray(cleaned)) {
+    if (value != null) repairs.push('not an object');
+    cleaned = {};
+  }
   if (repairs[0]) warn('properties repaired:', [...new Set(repairs)].join(', '));
   return cleaned as Record<string, unknown>;
 }
@@ -75,9 +108,12 @@ export function cleanProperties(value: unknown): Record<string, unknown> {
  * itself was replaced by something broken.
  */
 export function toJson(value: unknown): string | undefined {
+  const repairs: string[] = [];
   try {
-    return JSON.stringify(cleanProperties(value));
+    const json = JSON.stringify(clean(value, (what) => repairs.push(what)));
+    if (repairs[0]) warn('value repaired:', [...new Set(repairs)].join(', '));
+    return json;
   } catch (error) {
-    warn('unserializable event dropped', error);
+    warn('unserializable value dropped', error);
   }
 }

@@ -27,15 +27,20 @@ export async function post(url: string, body: string, fetchImpl: typeof fetch = 
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
   try {
-    const response = await fetchImpl(url, {
-      method: 'POST',
-      body,
-      keepalive: true,
-      credentials: 'include',
-      headers: { 'Content-Type': 'application/json' },
-      signal: controller.signal,
-    });
-    await response.text();
+    // Raced against the abort too: a replaced fetch may ignore the signal.
+    const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', reject));
+    const response = await Promise.race([
+      fetchImpl(url, {
+        method: 'POST',
+        body,
+        keepalive: true,
+        credentials: 'include',
+        headers: { 'Content-Type': 'application/json' },
+        signal: controller.signal,
+      }),
+      aborted,
+    ]);
+    await Promise.race([response.text(), aborted]);
     return { status: response.status, retryAfter: retryAfterMs(response.headers.get('Retry-After')) };
   } catch {
     return { status: 0, retryAfter: 0 };
