@@ -345,7 +345,9 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
         (keyTab(key) === tabId || now - keyTime(key) <= options.maxAge),
     );
     const excess = kept.length - options.maxQueue;
-    const dropped = records.filter((entry) => kept.indexOf(entry) < 0).concat(kept.splice(0, excess > 0 ? excess : 0));
+    // A Set: this runs on every flush, over up to maxQueue records.
+    const keptSet = new Set(kept);
+    const dropped = records.filter((entry) => !keptSet.has(entry)).concat(kept.splice(0, excess > 0 ? excess : 0));
     if (dropped[0]) {
       warn(dropped.length + ' events dropped (maxQueue, maxAge or corrupt)');
       await forget(dropped);
@@ -485,6 +487,15 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     }
   }
 
+  /**
+   * (Re)creates the identity for the current state: until consent is given, and
+   * never for opted-out visitors, the IDs live in memory only; stored ones otherwise
+   * (an earlier visit's, if there are any).
+   */
+  function useIdentity(): void {
+    identity = createIdentity(options.sessionTimeout, cookieDomain, blocked || consent !== true ? 'memory' : options.storage);
+  }
+
   function setProfile(id: unknown): void {
     // Capped: a huge ID would make every later event too large to send.
     if (typeof id === 'string' && id.trim() && id.length < 200) identity!.setProfileId(id.trim());
@@ -572,8 +583,7 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
       consent = options.consent;
       blocked = options.respectPrivacySignals && hasPrivacySignal() ? 'Global Privacy Control' : isOptedOut() ? 'opted out' : '';
       cookieDomain = options.cookieDomain ?? (options.storage === 'cookie' ? topDomain() : '');
-      // Until consent is given (and never for opted-out visitors) the IDs live in memory only.
-      identity = createIdentity(options.sessionTimeout, cookieDomain, blocked || consent !== true ? 'memory' : options.storage);
+      useIdentity();
       queue = givenQueue || (options.storage === 'none' ? memoryStore() : createQueue());
       holdTabLock(tabId);
       const onOnline = () => {
@@ -622,7 +632,7 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     consent(granted: boolean) {
       consent = !!granted;
       // From now on the IDs are stored (an earlier visit's, if there are any).
-      if (granted && identity && !blocked) identity = createIdentity(options.sessionTimeout, cookieDomain, options.storage);
+      if (granted && identity && !blocked) useIdentity();
       if (granted) release();
       else debug('no consent: discarded', waiting.splice(0).length);
     },
@@ -642,7 +652,7 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
       if (blocked === 'opted out') {
         blocked = '';
         // The IDs were kept in memory while opted out; stored ones from now on.
-        if (identity && consent === true) identity = createIdentity(options.sessionTimeout, cookieDomain, options.storage);
+        if (identity && consent === true) useIdentity();
       }
     },
     destroy() {
