@@ -3,7 +3,7 @@ import { warn } from './lib/log';
 import type { PageSnapshot } from './lib/context';
 
 /** What the snippet leaves on `window.firstparty` before this script loads. */
-interface Stub extends Array<unknown[] & { t?: number; p?: PageSnapshot; s?: 1 }> {
+interface Stub extends Array<unknown[] & { t?: Date | number; p?: PageSnapshot; s?: 1 }> {
   _writeKey?: string;
   _host?: string;
   _firstpartyOptions?: Record<string, unknown>;
@@ -20,7 +20,9 @@ declare global {
  * snippet's `load()` stored, then replays the calls queued before the script
  * arrived, in order, each with the time and page the snippet noted when it was
  * made (`t`, `p` on the call's array). Calls the snippet already sent itself
- * (marked `s`: the page hid before this script arrived) are not sent again.
+ * (marked `s`: the page hid before this script arrived) are not sent again,
+ * and every call is marked as it is replayed, so the snippet's fast-bounce
+ * fallback (still listening) never sends one of them.
  */
 function install(): void {
   const stub = window.firstparty;
@@ -35,7 +37,9 @@ function install(): void {
   if (stub._writeKey) firstparty.load(stub._writeKey, stub._host as string, stub._firstpartyOptions);
   for (const call of stub) {
     if (Array.isArray(call) && typeof call[0] === 'string' && !call.s) {
-      firstparty._replay(call[0], call.slice(1), { time: call.t, page: call.p });
+      call.s = 1;
+      // `t` is a Date (a number from snippets before 1.0.0's Proxy stub).
+      firstparty._replay(call[0], call.slice(1), { time: +call.t! || undefined, page: call.p });
     }
   }
 }

@@ -14,7 +14,7 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
  */
 const BUDGETS = {
   iifeBrotli: 7500,
-  snippetMinified: 1500,
+  snippetMinified: 1000,
   snippetLiteMinified: 1000,
 };
 

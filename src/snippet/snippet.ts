@@ -1,12 +1,20 @@
 /**
  * The snippet site owners paste into their pages (built to dist/snippet.min.js,
  * at most 1,000 bytes: it is inlined into every page). Compatible with
- * Firstparty's published snippet: it makes `window.firstparty` an array that
- * queues `[method, ...args]` calls until the script loads, and
- * `load(writeKey, host, options)` inserts the script.
+ * Firstparty's published snippet: `window.firstparty` is an array that queues
+ * `[method, ...args]` calls until the script loads, every method returns it,
+ * and `load(writeKey, host, options)` stores `_writeKey`, `_host`,
+ * `_firstpartyOptions` and inserts the script.
  *
- * Two things beyond Firstparty's snippet:
- * - each queued call notes its own moment (`t`: time, `p`: {url, title,
+ * The stub is a Proxy over that array: any method name read from it that the
+ * array does not have (Firstparty's 20 — `track`, `page`, `trackLink`, … — and
+ * our `consent`, `optIn`, `optOut`) is a function that queues the call. Listing
+ * the names cost 231 bytes; the Proxy costs 40, which is what makes room for
+ * the fast-bounce fallback below within 1,000 bytes. `then` is left undefined
+ * so the stub is not mistaken for a promise (`await firstparty` must not hang).
+ *
+ * Beyond Firstparty's snippet:
+ * - each queued call notes its own moment (`t`: a Date, `p`: {url, title,
  *   referrer}), so the script replays it as it was, even after an SPA navigated;
  * - if the page hides or unloads before the script has arrived (a fast bounce,
  *   a slow CDN), the snippet sends its queued `track`/`page` calls itself with
@@ -15,93 +23,82 @@
  *   calls, in the properties; `profile_id` comes from the `fpid` cookie of an
  *   earlier visit (absent on a first visit: the collector creates one), and
  *   they have no `event_id`: they are sent once, then marked.
- *
- * Besides Firstparty's methods it stubs `consent`, `optIn` and `optOut`, so a
- * consent manager may call them before the script has arrived.
+ * The loader-only build (dist/snippet-lite.min.js) has no fallback; it passes
+ * on the snippet's CSP nonce and `options.integrity` (SRI) instead.
  */
-type Call = any[] & { t?: number; p?: { url: string; title: string; referrer: string }; s?: 1 };
-type Stub = Call[] & Record<string, any>;
+type Call = any[] & { t?: Date; p?: { url: string; title: string; referrer: string }; s?: 1 };
 /** Replaced at build time: true in dist/snippet.min.js, false in dist/snippet-lite.min.js. */
 declare const BOUNCE_FALLBACK: boolean;
 
-((w: any, d: Document) => {
-  const stub: Stub = (w.firstparty = w.firstparty || []);
-  // The library itself is already here: it handles every call directly.
-  if (!stub.push) return;
-  if (stub.invoked) return console.warn('Firstparty snippet included twice.');
-  stub.invoked = 1;
+((w: any, d: Document, stub?: any) => {
+  // Already there: the library (no push) handles every call itself; an earlier
+  // run of this snippet keeps its queue.
+  if ((stub = w.firstparty)) return stub.push && console.warn('Firstparty snippet included twice.');
+  w.firstparty = stub = new Proxy([], {
+    get: (queue: Call[] & Record<string | symbol, any>, method: string | symbol) =>
+      method in queue || method == 'then'
+        ? queue[method]
+        : (...call: Call) => ((call = [method, ...call] as Call).t = new Date(), (call.p = { url: d.URL, title: d.title, referrer: d.referrer }), queue.push(call), stub),
+  });
   stub.SNIPPET_VERSION = '1.0.0';
-  'trackSubmit trackClick trackLink trackForm pageview identify reset group track ready alias debug page once off on addSourceMiddleware addIntegrationMiddleware setAnonymousId addDestinationMiddleware consent optIn optOut'
-    .split(' ')
-    .map((method) => {
-      stub[method] = (...call: Call) => {
-        call.unshift(method);
-        call.t = Date.now();
-        call.p = { url: location.href, title: d.title, referrer: d.referrer };
-        stub.push(call);
-        return stub;
-      };
-    });
-  // Under a Content-Security-Policy with nonces, the script we insert carries this
-  // snippet's nonce (readable only while the snippet's own <script> runs).
-  const nonce = (d.currentScript as HTMLScriptElement | null)?.nonce;
-  stub.load = (key: string, host: string, options?: { libraryPath?: string; integrity?: string }) => {
-    const origin = /\/\//.test(host) ? host : 'https://' + host;
-    const script = d.createElement('script');
-    const onHide = () => {
-      try {
-        // Only while the script has not taken over, only when leaving, only online.
-        // Leaving includes unloading: the document turns hidden after `pagehide`
-        // (HTML "unload a document"), so one listener serves both.
-        if (w.firstparty == stub && navigator.onLine && d.hidden) {
-          const calls = stub.filter((call) => !call.s && /^(track|page)$/.test(call[0]));
-          if (
-            calls[0] &&
+  // dist/snippet-lite.min.js trades the fallback for what strict sites need:
+  // under a Content-Security-Policy with nonces (and no 'strict-dynamic') the
+  // inserted script needs this snippet's nonce, readable only while the
+  // snippet's own <script> runs; `options.integrity` turns on Subresource
+  // Integrity (the hash is published in dist/integrity.json).
+  const nonce = !BOUNCE_FALLBACK && (d.currentScript as HTMLScriptElement | null)?.nonce;
+  stub.load = (key: string, host: string, options?: { libraryPath?: string; integrity?: string }, script?: HTMLScriptElement) => {
+    stub._writeKey = key;
+    stub._host = host;
+    stub._firstpartyOptions = options;
+    host = /\/\//.test(host) ? host : 'https://' + host;
+    // A script element inserted by code is async already.
+    (script = d.createElement('script')).src = host + (options?.libraryPath || '/js/firstparty.min.js');
+    if (!BOUNCE_FALLBACK) {
+      if (nonce) script.nonce = nonce;
+      if (options?.integrity) {
+        script.integrity = options.integrity;
+        script.crossOrigin = 'anonymous';
+      }
+    }
+    d.head.append(script);
+    // The loader-only build (dist/snippet-lite.min.js) drops the fallback.
+    if (BOUNCE_FALLBACK)
+      // Leaving includes unloading: the document turns hidden after `pagehide`
+      // (HTML "unload a document"), so one listener serves both.
+      addEventListener('visibilitychange', (calls?: any) => {
+        try {
+          // Only when leaving, only online, only calls not sent yet: the script
+          // marks every queued call as it takes over.
+          (calls = navigator.onLine && d.hidden && stub.filter((call: Call) => !call.s && /^(track|page)$/.test(call[0])))[0] &&
             navigator.sendBeacon(
-              origin + '/events/track/bulk',
+              host + '/events/track/bulk',
               new Blob(
                 [
                   JSON.stringify({
-                    events: calls.map((call) => {
-                      const track = call[0] == 'track';
-                      // page(category?, name?, properties?): leading strings, then the properties object.
-                      const [first, second] = call.slice(1, 3).filter((arg) => typeof arg == 'string');
-                      return {
-                        name: track ? call[1] : 'Page Viewed',
+                    events: calls.map((call: Call, page?: boolean) => (
+                      // 'page' < 'q' < 'track'
+                      (page = call[0] < 'q'),
+                      {
+                        name: page ? 'Page Viewed' : call[1],
                         write_key: key,
-                        profile_id: (d.cookie.match('(^|; )fpid=(\\w+)') || [])[2],
-                        properties: track
-                          ? call[2]
-                          : { ...call.p, category: second && first, name: second || first, ...call.find((arg) => typeof arg == 'object') },
+                        profile_id: (d.cookie.match(/\bfpid=(\w+)/) || ([] as any))[1],
+                        // page(category?, name?, properties?): its properties object, over the page fields.
+                        properties: page ? { ...call.p, ...call.find((arg) => typeof arg == 'object') } : call[2],
                         context: { page: call.p },
-                        created_at: new Date(call.t!).toISOString(),
-                      };
-                    }),
+                        // A Date's JSON is its ISO 8601 string.
+                        created_at: call.t,
+                      }
+                    )),
                   }),
                 ],
                 { type: 'application/json' },
               ),
-            )
-          )
-            calls.map((call) => (call.s = 1));
+            ) &&
+            calls.map((call: Call) => (call.s = 1));
+        } catch {
+          // Never throw into the page; the script sends these calls if it loads.
         }
-      } catch {
-        // Never throw into the page; the script sends these calls if it loads.
-      }
-    };
-    stub._writeKey = key;
-    stub._host = host;
-    stub._firstpartyOptions = options;
-    // A script element inserted by code is async already.
-    script.src = origin + (options?.libraryPath || '/js/firstparty.min.js');
-    if (nonce) script.nonce = nonce;
-    // Subresource Integrity: the hash published with each build (dist/integrity.json).
-    if (options?.integrity) {
-      script.integrity = options.integrity;
-      script.crossOrigin = 'anonymous';
-    }
-    d.head.append(script);
-    // The loader-only build (dist/snippet-lite.min.js) drops the fallback.
-    if (BOUNCE_FALLBACK) addEventListener('visibilitychange', onHide);
+      });
   };
 })(window, document);

@@ -9,9 +9,12 @@ import { createCollector, REPO_ROOT, closeServer, listenOn } from '../../demo/co
 
 export const KEY = 'demo-write-key-01';
 
-/** The built snippet, exactly as `npm run build` wrote it (read on use: `npm test` builds first). */
-export function snippetText() {
-  return fs.readFileSync(path.join(REPO_ROOT, 'dist', 'snippet.min.js'), 'utf8').trim();
+/**
+ * The built snippet, exactly as `npm run build` wrote it (read on use: `npm test` builds first):
+ * `snippet.min.js` (with the fast-bounce fallback) or `snippet-lite.min.js` (nonce and SRI instead).
+ */
+export function snippetText(file = 'snippet.min.js') {
+  return fs.readFileSync(path.join(REPO_ROOT, 'dist', file), 'utf8').trim();
 }
 
 const escapeHtml = (text) => String(text).replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
