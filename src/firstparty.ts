@@ -82,6 +82,7 @@ export interface Firstparty {
   /** Sends whatever is queued now; resolves when this attempt is over. */
   flush(): Promise<void>;
   getProfileId(): string | undefined;
+  /** The current session ID; reading it is not activity (it does not extend the session). */
   getSessionId(): string | undefined;
   /** Console logging of every event and decision (`debug(false)` stops it). */
   debug(on?: boolean): void;
@@ -613,7 +614,7 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     },
     flush,
     getProfileId: () => identity?.profileId(),
-    getSessionId: () => identity?.sessionId(),
+    getSessionId: () => identity?.sessionId(undefined, true),
     debug(on = true) {
       logState.debug = !!on;
     },

@@ -23,8 +23,12 @@ export type IdentityStorage = 'cookie' | 'localStorage' | 'memory' | 'none';
 export interface Identity {
   /** The profile ID (`PR` + 30 base-62 characters). */
   profileId(): string;
-  /** The session ID for an event happening at `now`, renewing it after inactivity. */
-  sessionId(now?: number): string;
+  /**
+   * The session ID for an event happening at `now`, renewing it after
+   * inactivity. `peek` reads it without counting as activity (getSessionId()):
+   * a page polling it must not keep a session alive forever.
+   */
+  sessionId(now?: number, peek?: boolean): string;
   /** Replaces the profile ID (identify / setAnonymousId). */
   setProfileId(id: string): void;
   /** New profile and session IDs. */
@@ -86,8 +90,11 @@ export function createIdentity(sessionTimeout: number, domain: string, storage: 
       if (!profile) sync(Date.now(), performance.now());
       return profile;
     },
-    sessionId(now = Date.now()) {
+    sessionId(now = Date.now(), peek?: boolean) {
       const tick = performance.now();
+      // A live session is only read by a peek; none, or an expired one, is
+      // started (or joined) as an event would.
+      if (peek && tick - lastTick < sessionTimeout) return session;
       if (tick - lastSync > SYNC_EVERY_MS || tick - lastTick >= sessionTimeout) sync(now, tick);
       else lastTick = tick;
       return session;

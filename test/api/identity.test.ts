@@ -23,6 +23,26 @@ describe('getProfileId() / getSessionId()', () => {
   });
 });
 
+describe('getSessionId() is a read, not activity', () => {
+  it('polling it does not keep a session alive: the next event after 30 idle minutes starts a new one', async () => {
+    vi.useFakeTimers({ now: Date.now(), toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] });
+    const { fp, net } = setup({ options: { storage: 'memory' } });
+    fp.track('A');
+    const first = fp.getSessionId();
+    for (let i = 0; i < 7; i++) {
+      vi.advanceTimersByTime(5 * 60000);
+      fp.getSessionId(); // e.g. a chat widget asking every 5 minutes
+    }
+    fp.track('B'); // 35 minutes after A, the last activity
+    await fp.flush();
+    const [a, b] = net.events();
+    expect(a.session_id).toBe(first);
+    expect(b.session_id).toMatch(SESSION_ID);
+    expect(b.session_id).not.toBe(first);
+    expect(fp.getSessionId()).toBe(b.session_id);
+  });
+});
+
 describe('identify(profileId?, traits?, options?, callback?)', () => {
   it('identify(id, traits) sets the profile ID and sends Profile Identified with the traits', async () => {
     const { fp, net } = setup();

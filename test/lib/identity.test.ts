@@ -175,6 +175,21 @@ describe('createIdentity: sessions', () => {
     expect(jar.get(SESSION_COOKIE)).toBe(second);
   });
 
+  it('a peek reads the live session without extending it; after the timeout it gets the next one', () => {
+    vi.useFakeTimers({ now: T0, toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] });
+    const identity = createIdentity(TIMEOUT, '');
+    const first = identity.sessionId(); // activity at T0
+    for (let minute = 5; minute < 30; minute += 5) {
+      vi.advanceTimersByTime(5 * MIN);
+      expect(identity.sessionId(Date.now(), true)).toBe(first); // polled every 5 minutes
+    }
+    vi.advanceTimersByTime(5 * MIN + 1000); // 30 min after the last real activity
+    const next = identity.sessionId(Date.now(), true);
+    expect(next).toMatch(SE);
+    expect(next).not.toBe(first);
+    expect(identity.sessionId()).toBe(next); // the next event joins it
+  });
+
   it('is shared by a second tab within the timeout, not after it', () => {
     vi.useFakeTimers({ now: T0, toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] });
     const session = createIdentity(TIMEOUT, '').sessionId();
