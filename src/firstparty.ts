@@ -12,7 +12,7 @@ import { createQueue, memoryStore, type EventStore, type QueueRecord } from './l
 import { randomId } from './lib/randomId';
 import { lsGet, lsSet } from './lib/storage';
 import { cleanProperties } from './lib/toJson';
-import { beacon, post, type SendResult } from './lib/transport';
+import { beacon, post } from './lib/transport';
 import { bindElements, forElement, toElements, type Elements, type PerElement } from './lib/bindElements';
 import { hasPrivacySignal, isOptedOut, setOptedOut } from './lib/privacy';
 import { watchHistory } from './lib/watchHistory';

@@ -3,9 +3,10 @@ import { createFirstparty, type Firstparty } from '../src/firstparty';
 import { createQueue, type EventStore, memoryStore } from '../src/lib/queue';
 import { REQUEST_TIMEOUT_MS } from '../src/lib/transport';
 import { VERSION } from '../src/version';
-import { byteLength, deferred, drain, fakeBeacon, fakeFetch, type Reply } from './helpers/fakeNetwork';
+import { byteLength, deferred, drain, fakeFetch, type Reply } from './helpers/fakeNetwork';
 import { FakeLockManager, installFakeLocks } from './helpers/fakeLocks';
 import { setUrl, START_URL } from './helpers/page';
+import { startTracker, type TrackerOptions } from './helpers/tracker';
 
 const KEY = 'wk_1234567890abcd';
 const HOST = 'http://127.0.0.1:9999';
@@ -18,24 +19,9 @@ const instances: Firstparty[] = [];
 let warn: ReturnType<typeof vi.spyOn>;
 let uninstallLocks = () => {};
 
-interface SetupOptions {
-  options?: Record<string, unknown>;
-  queue?: EventStore;
-  replies?: Reply[];
-  beacon?: boolean | (() => boolean);
-  /** Create without calling load(). */
-  noLoad?: boolean;
-}
 
 /** One tracker ("tab") with a fake collector and a fake sendBeacon. */
-function setup({ options, queue = memoryStore(), replies = [], beacon = true, noLoad }: SetupOptions = {}) {
-  const net = fakeFetch(replies);
-  const beacons = fakeBeacon(beacon);
-  const fp = createFirstparty({ queue, fetch: net.fetch, sendBeacon: beacons.send });
-  instances.push(fp);
-  if (!noLoad) fp.load(KEY, HOST, options as any);
-  return { fp, queue, net, beacons };
-}
+const setup = (given: TrackerOptions = {}) => startTracker(instances, KEY, HOST, given);
 
 /** All console warnings so far, as text. */
 const warnings = (): string[] => warn.mock.calls.map((args: unknown[]) => args.map(String).join(' '));

@@ -4,12 +4,13 @@
  * sendBeacon), with fake timers and a clean page between tests.
  */
 import { afterEach, beforeEach, vi, type MockInstance } from 'vitest';
-import { createFirstparty, type Firstparty } from '../../src/firstparty';
+import type { Firstparty } from '../../src/firstparty';
+import type { EventStore } from '../../src/lib/queue';
 import { logState } from '../../src/lib/log';
-import { memoryStore, type EventStore } from '../../src/lib/queue';
 import { installCookieJar, removeCookieJar } from '../helpers/cookieJar';
-import { drain, fakeBeacon, fakeFetch, type Reply } from '../helpers/fakeNetwork';
+import { drain } from '../helpers/fakeNetwork';
 import { setUrl, START_URL } from '../helpers/page';
+import { startTracker, type TrackerOptions } from '../helpers/tracker';
 
 export const KEY = 'wk_1234567890abcd';
 export const HOST = 'http://127.0.0.1:9999';
@@ -18,14 +19,7 @@ export const T0 = Date.UTC(2025, 3, 1, 10, 0, 0);
 export const PROFILE_ID = /^PR[A-Za-z0-9]{30}$/;
 export const SESSION_ID = /^SE[A-Za-z0-9]{30}$/;
 
-export interface SetupOptions {
-  options?: Record<string, unknown>;
-  queue?: EventStore;
-  replies?: Reply[];
-  beacon?: boolean | (() => boolean);
-  /** Create the tracker without calling load(). */
-  noLoad?: boolean;
-}
+export type SetupOptions = TrackerOptions;
 
 const instances: Firstparty[] = [];
 
@@ -69,14 +63,7 @@ export function useApiEnvironment(): void {
 }
 
 /** One tracker with a fake collector and a fake sendBeacon, loaded unless `noLoad`. */
-export function setup({ options, queue = memoryStore(), replies = [], beacon = true, noLoad }: SetupOptions = {}) {
-  const net = fakeFetch(replies);
-  const beacons = fakeBeacon(beacon);
-  const fp = createFirstparty({ queue, fetch: net.fetch, sendBeacon: beacons.send });
-  instances.push(fp);
-  if (!noLoad) fp.load(KEY, HOST, options as any);
-  return { fp, queue, net, beacons };
-}
+export const setup = (given: SetupOptions = {}) => startTracker(instances, KEY, HOST, given);
 
 /** Remembers a tracker made some other way, so it is destroyed after the test. */
 export function remember(fp: Firstparty): Firstparty {

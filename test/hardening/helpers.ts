@@ -7,9 +7,9 @@
  */
 import { afterEach, beforeEach, vi, type MockInstance } from 'vitest';
 import { IDBFactory } from 'fake-indexeddb';
-import { createFirstparty, type Firstparty } from '../../src/firstparty';
+import type { Firstparty } from '../../src/firstparty';
 import { logState } from '../../src/lib/log';
-import { memoryStore, type EventStore } from '../../src/lib/queue';
+import { startTracker, type TrackerOptions } from '../helpers/tracker';
 
 export const KEY = 'wk_hardening_0001';
 export const HOST = 'http://127.0.0.1:9999';
@@ -164,20 +164,7 @@ export function fakeBeacon(accept: boolean | (() => boolean) = true) {
 const trackers: Firstparty[] = [];
 
 /** A tracker with a fake collector and beacon (memory queue unless given); loaded unless `noLoad`. */
-export function tracker({
-  queue = memoryStore(),
-  replies = [] as Reply[],
-  options,
-  noLoad = false,
-  beacon = true as boolean | (() => boolean),
-}: { queue?: EventStore; replies?: Reply[]; options?: Record<string, unknown>; noLoad?: boolean; beacon?: boolean | (() => boolean) } = {}) {
-  const net = fakeCollector(replies);
-  const beacons = fakeBeacon(beacon);
-  const fp = createFirstparty({ queue, fetch: net.fetch, sendBeacon: beacons.send });
-  trackers.push(fp);
-  if (!noLoad) fp.load(KEY, HOST, options as any);
-  return { fp, net, beacons, queue };
-}
+export const tracker = (given: TrackerOptions = {}) => startTracker(trackers, KEY, HOST, given, fakeCollector);
 
 /** Console spies, replaced before each test. */
 export const spies = {} as { warn: MockInstance<typeof console.warn>; log: MockInstance<typeof console.log> };
