@@ -34,14 +34,21 @@ function install(): void {
   firstparty._loaded = true;
   window.firstparty = firstparty;
   if (!stub) return;
-  if (stub._writeKey) firstparty.load(stub._writeKey, stub._host as string, stub._firstpartyOptions);
-  for (const call of stub) {
+  // `in`: the snippet's Proxy answers any other name with a stub function.
+  if ('_writeKey' in stub) firstparty.load(stub._writeKey!, stub._host as string, stub._firstpartyOptions);
+  const replay = (call: Stub[number]) => {
     if (Array.isArray(call) && typeof call[0] === 'string' && !call.s) {
       call.s = 1;
+      // Only the library's methods: JSON.stringify(stub) calls the Proxy's `toJSON`, say.
+      if (typeof (firstparty as any)[call[0]] !== 'function') return warn('unknown method:', call[0]);
       // `t` is a Date (a number from snippets before 1.0.0's Proxy stub).
       firstparty._replay(call[0], call.slice(1), { time: +call.t! || undefined, page: call.p });
     }
-  }
+  };
+  stub.forEach(replay);
+  // Calls made later on a reference to the stub kept by page code
+  // (`const fp = window.firstparty`) come through the stub's push: forwarded.
+  stub.push = (...calls) => (calls.forEach(replay), 0);
 }
 
 try {

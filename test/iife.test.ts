@@ -4,11 +4,17 @@
  * snippet's queue in order, each call with its own time and page.
  */
 import { IDBFactory } from 'fake-indexeddb';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Firstparty } from '../src/firstparty';
 import { installCookieJar, removeCookieJar } from './helpers/cookieJar';
 import { fakeFetch } from './helpers/fakeNetwork';
 import { setUrl, START_URL } from './helpers/page';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+
+/** The built snippet (npm test builds first): its Proxy stub is what real pages have. */
+const SNIPPET = readFileSync(resolve(fileURLToPath(import.meta.url), '../../dist/snippet.min.js'), 'utf8');
 
 const KEY = 'wmc8KThQ2MxPq7Vu';
 const HOST = 'http://127.0.0.1:8787';
@@ -128,6 +134,58 @@ describe('taking over window.firstparty', () => {
     firstparty.load(KEY, HOST);
     await firstparty.flush();
     expect(names()).toEqual(['Early']);
+  });
+});
+
+describe('the snippet’s Proxy stub', () => {
+  // The snippet inserts the script tag; happy-dom must not try to fetch it (a console error).
+  let settings: { handleDisabledFileLoadingAsSuccess: boolean };
+  let previous: boolean;
+  beforeAll(() => {
+    settings = (window as any).happyDOM.settings;
+    previous = settings.handleDisabledFileLoadingAsSuccess;
+    settings.handleDisabledFileLoadingAsSuccess = true;
+  });
+  afterAll(() => {
+    settings.handleDisabledFileLoadingAsSuccess = previous;
+    document.head.querySelectorAll('script').forEach((script) => script.remove());
+  });
+
+  it('calls made later on a reference to the stub that page code kept are forwarded to the library, in order', async () => {
+    (0, eval)(SNIPPET);
+    const kept = (window as any).firstparty; // e.g. `const fp = window.firstparty` in a module
+    kept.load(KEY, HOST);
+    kept.track('Before');
+    const firstparty = await runScript();
+    kept.track('After', { via: 'kept' });
+    kept.page();
+    await firstparty.flush();
+    expect(names()).toEqual(['Before', 'After', 'Page Viewed']);
+    expect(net.events()[1].properties).toEqual({ via: 'kept' });
+    expect([...kept].every((call: Call) => call.s === 1)).toBe(true);
+  });
+
+  it('without the snippet’s load(): no load from the Proxy’s stub functions, no warning; load() later starts it', async () => {
+    (0, eval)(SNIPPET);
+    (window as any).firstparty.track('Early');
+    const firstparty = await runScript();
+    expect(warn).not.toHaveBeenCalled();
+    firstparty.load(KEY, HOST);
+    await firstparty.flush();
+    expect(names()).toEqual(['Early']);
+  });
+
+  it('a call to a name the library lacks (a typo, or JSON.stringify(stub) calling toJSON) warns "unknown method" and the rest goes on', async () => {
+    (0, eval)(SNIPPET);
+    const stubbed = (window as any).firstparty;
+    stubbed.load(KEY, HOST);
+    stubbed.trak('Typo');
+    JSON.stringify(stubbed);
+    stubbed.track('Fine');
+    const firstparty = await runScript();
+    await firstparty.flush();
+    expect(names()).toEqual(['Fine']);
+    expect(warn.mock.calls.map((args: unknown[]) => args.join(' '))).toEqual(['[firstparty] unknown method: trak', '[firstparty] unknown method: toJSON']);
   });
 });
 

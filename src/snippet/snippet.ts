@@ -35,8 +35,10 @@ declare const BOUNCE_FALLBACK: boolean;
   // run of this snippet keeps its queue.
   if ((stub = w.firstparty)) return stub.push && console.warn('Firstparty snippet included twice.');
   w.firstparty = stub = new Proxy([], {
-    get: (queue: Call[] & Record<string | symbol, any>, method: string | symbol) =>
-      method in queue || method == 'then'
+    get: (queue: Call[] & Record<string | symbol, any>, method: any) =>
+      // Symbols (`Symbol.toPrimitive` when the page does String(firstparty))
+      // lack String.prototype.big: they read the array, so conversions work.
+      method in queue || method == 'then' || !method.big
         ? queue[method]
         : (...call: Call) => ((call = [method, ...call] as Call).t = new Date(), (call.p = { url: d.URL, title: d.title, referrer: d.referrer }), queue.push(call), stub),
   });
@@ -47,7 +49,7 @@ declare const BOUNCE_FALLBACK: boolean;
   // snippet's own <script> runs; `options.integrity` turns on Subresource
   // Integrity (the hash is published in dist/integrity.json).
   const nonce = !BOUNCE_FALLBACK && (d.currentScript as HTMLScriptElement | null)?.nonce;
-  stub.load = (key: string, host: string, options?: { libraryPath?: string; integrity?: string }, script?: HTMLScriptElement) => {
+  stub.load = (key: string, host: string, options?: { libraryPath?: string; integrity?: string; consent?: any }, script?: HTMLScriptElement) => {
     stub._writeKey = key;
     stub._host = host;
     stub._firstpartyOptions = options;
@@ -66,25 +68,42 @@ declare const BOUNCE_FALLBACK: boolean;
     if (BOUNCE_FALLBACK)
       // Leaving includes unloading: the document turns hidden after `pagehide`
       // (HTML "unload a document"), so one listener serves both.
-      addEventListener('visibilitychange', (calls?: any) => {
+      addEventListener('visibilitychange', (calls?: any, nav: any = navigator) => {
         try {
-          // Only when leaving, only online, only calls not sent yet: the script
-          // marks every queued call as it takes over.
-          (calls = navigator.onLine && d.hidden && stub.filter((call: Call) => !call.s && /^(track|page)$/.test(call[0])))[0] &&
-            navigator.sendBeacon(
+          // Only when leaving, online, and while the script has not taken over
+          // (a script that does not mark the calls it replays, an older release
+          // or Firstparty's own, must not see them sent twice). Privacy as the
+          // script decides it, but more cautious: nothing under Global Privacy
+          // Control (even with respectPrivacySignals: false), after an earlier
+          // visit's opt-out (the fp_optout cookie), or with a consent option
+          // other than true. And only when every call waiting is a track or
+          // page call: an optOut(), consent() or addSourceMiddleware() (which
+          // may strip PII) waiting for the script means the script must decide,
+          // and so does an identify(), alias() or reset() (the IDs would be wrong).
+          (calls =
+            w.firstparty == stub &&
+            nav.onLine &&
+            d.hidden &&
+            !nav.globalPrivacyControl &&
+            (options?.consent ?? 1) > 0 &&
+            !/\bfp_optout=1/.test(d.cookie) &&
+            stub.filter((call: Call) => !call.s))[0] &&
+            calls.every((call: Call) => /^(track|page(view)?)$/.test(call[0])) &&
+            nav.sendBeacon(
               host + '/events/track/bulk',
               new Blob(
                 [
                   JSON.stringify({
                     events: calls.map((call: Call, page?: boolean) => (
-                      // 'page' < 'q' < 'track'
+                      // 'page' and 'pageview' < 'q' < 'track'
                       (page = call[0] < 'q'),
                       {
                         name: page ? 'Page Viewed' : call[1],
                         write_key: key,
-                        profile_id: (d.cookie.match(/\bfpid=(\w+)/) || ([] as any))[1],
-                        // page(category?, name?, properties?): its properties object, over the page fields.
-                        properties: page ? { ...call.p, ...call.find((arg) => typeof arg == 'object') } : call[2],
+                        profile_id: d.cookie.match(/(^|; )fpid=([^;]+)/)?.[2],
+                        // The call's properties object (track(name, properties),
+                        // page(category?, name?, properties?)), over the page fields for a page call.
+                        properties: { ...(page && call.p), ...call.find((arg) => typeof arg == 'object') },
                         context: { page: call.p },
                         // A Date's JSON is its ISO 8601 string.
                         created_at: call.t,

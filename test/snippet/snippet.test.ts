@@ -105,6 +105,16 @@ describe('the stub', () => {
     for (const method of [...METHODS, 'load']) expect(typeof stub[method], method).toBe('function');
   });
 
+  it('converts to a string as an array does (String, template literal, +, ==), and the fallback still works after', async () => {
+    const stub = run();
+    stub.load(KEY, HOST);
+    stub.track('A');
+    expect(() => [String(stub), `${stub}`, '' + stub, +(stub as any), (stub as any) == 'x']).not.toThrow();
+    expect(stub).toHaveLength(1); // the conversions queued nothing
+    hide();
+    expect((await beacons())[0].body.events.map((e: any) => e.name)).toEqual(['A']);
+  });
+
   it('is not a thenable: awaiting it (an async function returning it) resolves to the stub, queueing nothing', async () => {
     const stub = run();
     expect(stub.then).toBeUndefined();
@@ -258,7 +268,6 @@ describe('the fast-bounce fallback (dist/snippet.min.js)', () => {
     history.pushState({}, '', '/welcome');
     document.title = 'Welcome';
     stub.page();
-    stub.identify('user-1', { email: 'a@example.com' }); // not a track/page call
     hide();
     expect(beacon).toHaveBeenCalledTimes(1);
     const [sent] = await beacons();
@@ -281,17 +290,17 @@ describe('the fast-bounce fallback (dist/snippet.min.js)', () => {
     ]);
   });
 
-  it('marks the calls it sent (s), and only those', () => {
+  it('marks the calls it sent (s), and only those: calls made later go with the next hide', () => {
     const stub = run();
     stub.load(KEY, HOST);
     stub.track('A');
     stub.page();
-    stub.identify('user-1');
     hide();
+    stub.track('B');
     expect(stub.map((call) => [call[0], call.s])).toEqual([
       ['track', 1],
       ['page', 1],
-      ['identify', undefined],
+      ['track', undefined],
     ]);
   });
 
@@ -336,6 +345,7 @@ describe('the fast-bounce fallback (dist/snippet.min.js)', () => {
   it('does not take another cookie whose name merely ends in fpid for the profile', async () => {
     installCookieJar();
     document.cookie = 'xfpid=NotOurs; Path=/';
+    document.cookie = 'legacy-fpid=NotOursEither; Path=/';
     document.cookie = 'fpid=PR123456789012345678901234567890; Path=/';
     const stub = run();
     stub.load(KEY, HOST);
@@ -343,6 +353,81 @@ describe('the fast-bounce fallback (dist/snippet.min.js)', () => {
     hide();
     const [sent] = await beacons();
     expect(sent.body.events[0].profile_id).toBe('PR123456789012345678901234567890');
+  });
+
+  it('takes a profile ID set by identify() whole, dashes and all', async () => {
+    installCookieJar();
+    document.cookie = 'fpid=550e8400-e29b-41d4-a716-446655440000; Path=/';
+    const stub = run();
+    stub.load(KEY, HOST);
+    stub.track('A');
+    hide();
+    expect((await beacons())[0].body.events[0].profile_id).toBe('550e8400-e29b-41d4-a716-446655440000');
+  });
+
+  it('sends pageview() calls as Page Viewed too', async () => {
+    const stub = run();
+    stub.load(KEY, HOST);
+    stub.pageview();
+    hide();
+    expect((await beacons())[0].body.events.map((e: any) => e.name)).toEqual(['Page Viewed']);
+  });
+
+  describe('privacy: sends nothing where the script might not', () => {
+    it('under Global Privacy Control', () => {
+      (navigator as any).globalPrivacyControl = true;
+      try {
+        const stub = run();
+        stub.load(KEY, HOST);
+        stub.track('A');
+        hide();
+        expect(beacon).not.toHaveBeenCalled();
+      } finally {
+        delete (navigator as any).globalPrivacyControl;
+      }
+    });
+
+    it('after an earlier visit’s optOut() (the fp_optout cookie)', () => {
+      installCookieJar();
+      document.cookie = 'fp_optout=1; Path=/';
+      const stub = run();
+      stub.load(KEY, HOST);
+      stub.track('A');
+      hide();
+      expect(beacon).not.toHaveBeenCalled();
+    });
+
+    it.each([['pending'], [false]])('with the consent option %s', (consent) => {
+      const stub = run();
+      stub.load(KEY, HOST, { consent });
+      stub.track('A');
+      hide();
+      expect(beacon).not.toHaveBeenCalled();
+    });
+
+    it('sends with consent: true, or other options', async () => {
+      const stub = run();
+      stub.load(KEY, HOST, { consent: true, pageviews: 'history' });
+      stub.track('A');
+      hide();
+      expect((await beacons())[0].body.events.map((e: any) => e.name)).toEqual(['A']);
+    });
+
+    it.each([
+      ['optOut', []],
+      ['consent', [false]],
+      ['addSourceMiddleware', [() => {}]], // may strip PII: only the script applies it
+      ['identify', ['user-1']], // the events would carry the wrong profile
+      ['reset', []],
+    ])('while a %s() call waits for the script', (method, args) => {
+      const stub = run();
+      stub.load(KEY, HOST);
+      stub.track('A');
+      stub[method](...args);
+      hide();
+      expect(beacon).not.toHaveBeenCalled();
+      expect(stub[0].s).toBeUndefined();
+    });
   });
 
   it('a host with a scheme is used as given for the beacon', async () => {
@@ -395,6 +480,15 @@ describe('the fast-bounce fallback (dist/snippet.min.js)', () => {
     for (const { body } of await beacons()) for (const event of body.events) expect(event.event_id).toMatch(/^EV/);
     library.destroy();
     vi.unstubAllGlobals();
+  });
+
+  it('sends nothing once another script has taken over window.firstparty, even one that marks nothing (an older release, Firstparty’s own)', () => {
+    const stub = run();
+    stub.load(KEY, HOST);
+    stub.track('A');
+    (window as any).firstparty = { track() {} };
+    hide();
+    expect(beacon).not.toHaveBeenCalled();
   });
 
   it('a refused beacon leaves the calls unmarked, for the script (or the next hide) to send', async () => {
