@@ -4,11 +4,11 @@
  * snippet's queue in order, each call with its own time and page.
  */
 import { IDBFactory } from 'fake-indexeddb';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Firstparty } from '../src/firstparty';
 import { installCookieJar, removeCookieJar } from './helpers/cookieJar';
 import { fakeFetch } from './helpers/fakeNetwork';
-import { setUrl, START_URL } from './helpers/page';
+import { ignoreInsertedScripts, setUrl, START_URL } from './helpers/page';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
@@ -138,18 +138,8 @@ describe('taking over window.firstparty', () => {
 });
 
 describe('the snippet’s Proxy stub', () => {
-  // The snippet inserts the script tag; happy-dom must not try to fetch it (a console error).
-  let settings: { handleDisabledFileLoadingAsSuccess: boolean };
-  let previous: boolean;
-  beforeAll(() => {
-    settings = (window as any).happyDOM.settings;
-    previous = settings.handleDisabledFileLoadingAsSuccess;
-    settings.handleDisabledFileLoadingAsSuccess = true;
-  });
-  afterAll(() => {
-    settings.handleDisabledFileLoadingAsSuccess = previous;
-    document.head.querySelectorAll('script').forEach((script) => script.remove());
-  });
+  ignoreInsertedScripts();
+  afterAll(() => document.head.querySelectorAll('script').forEach((script) => script.remove()));
 
   it('calls made later on a reference to the stub that page code kept are forwarded to the library, in order', async () => {
     (0, eval)(SNIPPET);

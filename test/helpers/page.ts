@@ -1,3 +1,5 @@
+import { afterAll, beforeAll } from 'vitest';
+
 /** Moves the happy-dom page to another URL (a new origin for cookies and storage). */
 export function setUrl(url: string): void {
   (window as any).happyDOM.setURL(url);
@@ -15,4 +17,22 @@ export function clearCookies(): void {
     document.cookie = name + '=; Path=/; Max-Age=0';
     for (let i = 0; i < labels.length; i++) document.cookie = name + '=; Path=/; Max-Age=0; Domain=' + labels.slice(i).join('.');
   }
+}
+
+/**
+ * For the suite it is called in: scripts a snippet inserts are taken as loaded
+ * without being fetched (happy-dom fetches none, and would log a loading error
+ * for each); the setting is restored after the suite.
+ */
+export function ignoreInsertedScripts(): void {
+  let settings: { handleDisabledFileLoadingAsSuccess: boolean };
+  let previous: boolean;
+  beforeAll(() => {
+    settings = (window as any).happyDOM.settings;
+    previous = settings.handleDisabledFileLoadingAsSuccess;
+    settings.handleDisabledFileLoadingAsSuccess = true;
+  });
+  afterAll(() => {
+    settings.handleDisabledFileLoadingAsSuccess = previous;
+  });
 }

@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { installCookieJar, removeCookieJar } from '../helpers/cookieJar';
-import { setUrl, START_URL } from '../helpers/page';
+import { ignoreInsertedScripts, setUrl, START_URL } from '../helpers/page';
 import { fakeFetch } from '../helpers/fakeNetwork';
 import { IDBFactory } from 'fake-indexeddb';
 
@@ -41,20 +41,7 @@ function run(text = SNIPPET): Stub {
 
 let warn: ReturnType<typeof vi.spyOn>;
 let beacon: ReturnType<typeof vi.fn>;
-let settings: { handleDisabledFileLoadingAsSuccess: boolean };
-let previousSetting: boolean;
-
-beforeAll(() => {
-  // The script the snippet inserts is never fetched in happy-dom; without this
-  // it reports a loading error on the console.
-  settings = (window as any).happyDOM.settings;
-  previousSetting = settings.handleDisabledFileLoadingAsSuccess;
-  settings.handleDisabledFileLoadingAsSuccess = true;
-});
-
-afterAll(() => {
-  settings.handleDisabledFileLoadingAsSuccess = previousSetting;
-});
+ignoreInsertedScripts();
 
 beforeEach(() => {
   vi.useFakeTimers({ now: T0, toFake: ['Date'] });
