@@ -37,18 +37,28 @@ function install(): void {
   // `in`: the snippet's Proxy answers any other name with a stub function.
   if ('_writeKey' in stub) firstparty.load(stub._writeKey!, stub._host as string, stub._firstpartyOptions);
   const replay = (call: Stub[number]) => {
-    if (Array.isArray(call) && typeof call[0] === 'string' && !call.s) {
-      call.s = 1;
-      // Only the library's methods: JSON.stringify(stub) calls the Proxy's `toJSON`, say.
-      if (typeof (firstparty as any)[call[0]] !== 'function') return warn('unknown method:', call[0]);
-      // `t` is a Date (a number from snippets before 1.0.0's Proxy stub).
-      firstparty._replay(call[0], call.slice(1), { time: +call.t! || undefined, page: call.p });
+    try {
+      if (Array.isArray(call) && typeof call[0] === 'string' && !call.s) {
+        call.s = 1;
+        // Only the library's methods: JSON.stringify(stub) calls the Proxy's `toJSON`, say.
+        if (typeof (firstparty as any)[call[0]] !== 'function') return warn('unknown method:', call[0]);
+        // `t` is a Date (a number from snippets before 1.0.0's Proxy stub).
+        firstparty._replay(call[0], call.slice(1), { time: +call.t! || undefined, page: call.p });
+      }
+    } catch (error) {
+      warn(error); // a frozen call array, say
     }
   };
-  stub.forEach(replay);
-  // Calls made later on a reference to the stub kept by page code
-  // (`const fp = window.firstparty`) come through the stub's push: forwarded.
-  stub.push = (...calls) => (calls.forEach(replay), 0);
+  // Page code may have kept a reference to the stub (`const fp = window.firstparty`).
+  // Calls made on it from now on, including from a listener or middleware run
+  // by the replay below, come through the stub's push: forwarded, in call order.
+  // Methods whose result matters answer from the library itself; `toJSON` is
+  // defined (as nothing) so JSON.stringify no longer calls the Proxy's stub.
+  const queued = stub.slice();
+  stub.push = (...calls) => (calls.forEach(replay), stub.length);
+  for (const name of ['load', 'flush', 'getProfileId', 'getSessionId', 'setAnonymousId'] as const) (stub as any)[name] = firstparty[name];
+  (stub as any).toJSON = undefined;
+  queued.forEach(replay);
 }
 
 try {

@@ -155,6 +155,40 @@ describe('the snippet’s Proxy stub', () => {
     expect([...kept].every((call: Call) => call.s === 1)).toBe(true);
   });
 
+  it('a call on the kept reference made during the replay (a track listener, a middleware) is sent, in call order', async () => {
+    (0, eval)(SNIPPET);
+    const kept = (window as any).firstparty;
+    kept.load(KEY, HOST);
+    kept.on('track', (event: any) => event.name === 'Signed Up' && kept.track('From Listener'));
+    let first = 1;
+    kept.addSourceMiddleware(({ payload, next }: any) => {
+      if (first && !(first = 0)) kept.track('From Middleware');
+      next(payload);
+    });
+    kept.track('Signed Up');
+    kept.track('Next');
+    const firstparty = await runScript();
+    await firstparty.flush();
+    expect(names()).toEqual(['From Middleware', 'Signed Up', 'From Listener', 'Next']);
+    expect([...kept].every((call: Call) => call.s === 1)).toBe(true);
+  });
+
+  it('on the kept reference, load() and the getters answer from the library; JSON.stringify calls nothing', async () => {
+    (0, eval)(SNIPPET);
+    const kept = (window as any).firstparty;
+    kept.track('Early');
+    const firstparty = await runScript(); // the script arrived by its own <script>: no load() yet
+    const scripts = document.querySelectorAll('script[src]').length;
+    kept.load(KEY, HOST); // the library's load(), not the snippet's second script
+    expect(document.querySelectorAll('script[src]')).toHaveLength(scripts);
+    expect(kept.getProfileId()).toBe(firstparty.getProfileId());
+    expect(kept.getSessionId()).toMatch(/^SE/);
+    JSON.stringify({ kept });
+    await kept.flush();
+    expect(names()).toEqual(['Early']);
+    expect(warn).not.toHaveBeenCalled();
+  });
+
   it('without the snippet’s load(): no load from the Proxy’s stub functions, no warning; load() later starts it', async () => {
     (0, eval)(SNIPPET);
     (window as any).firstparty.track('Early');

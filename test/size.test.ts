@@ -13,7 +13,10 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
  * at what the code weighs today plus a little, so any growth is a decision.
  */
 const BUDGETS = {
-  iifeBrotli: 7500,
+  // 7,499 B today: +136 B this release for taking over the snippet's Proxy
+  // queue safely (forwarding a kept reference, unknown methods) and a
+  // getSessionId() that does not extend the session.
+  iifeBrotli: 7600,
   // The 1,000 B plus the fast-bounce fallback's privacy checks (GPC,
   // opt-out, consent, waiting calls): 89 B that must not be traded for bytes.
   snippetMinified: 1100,

@@ -25,10 +25,10 @@ export interface Identity {
   profileId(): string;
   /**
    * The session ID for an event happening at `now`, renewing it after
-   * inactivity. `peek` reads it without counting as activity (getSessionId()):
-   * a page polling it must not keep a session alive forever.
+   * inactivity. `reading` reads it without counting as activity
+   * (getSessionId()): a page polling it must not keep a session alive forever.
    */
-  sessionId(now?: number, peek?: boolean): string;
+  sessionId(now?: number, reading?: boolean): string;
   /** Replaces the profile ID (identify / setAnonymousId). */
   setProfileId(id: string): void;
   /** New profile and session IDs. */
@@ -57,21 +57,49 @@ export function createIdentity(sessionTimeout: number, domain: string, storage: 
   const readStored = (name: string): string | undefined =>
     (cookies && readCookie(name)) || (persistent && lsGet(name)) || undefined;
 
-  function sync(now: number, tick: number): void {
-    lastSync = tick;
-    profile = readStored(PROFILE_COOKIE) || profile || randomId('PR');
+  /** The live session storage holds for an event at `now` ('' if none); reads only. */
+  function storedSession(now: number, tick: number): string {
     // The localStorage mirror carries the time of last activity, since unlike
     // a cookie it has no expiry of its own.
     const [lsSession, lsTime] = ((persistent && lsGet(SESSION_COOKIE)) || '').split('.');
     const lsFresh = lsSession && Math.abs(now - +lsTime) < sessionTimeout ? lsSession : '';
-    let cookie = (cookies && readCookie(SESSION_COOKIE)) || '';
+    const cookie = (cookies && readCookie(SESSION_COOKIE)) || '';
     // After this tab's own inactivity, its own session in a cookie is only as
     // alive as the mirror says: a clock set back keeps cookies alive too long.
-    if (cookie === session && tick - lastTick >= sessionTimeout && lsSession && !lsFresh) cookie = '';
-    const stored = cookie || lsFresh;
-    session = stored || (session && tick - lastTick < sessionTimeout ? session : randomId('SE'));
+    return (cookie === session && tick - lastTick >= sessionTimeout && lsSession && !lsFresh ? '' : cookie) || lsFresh;
+  }
+
+  function sync(now: number, tick: number): void {
+    lastSync = tick;
+    profile = readStored(PROFILE_COOKIE) || profile || randomId('PR');
+    session = storedSession(now, tick) || (session && tick - lastTick < sessionTimeout ? session : randomId('SE'));
     lastTick = tick;
     write(now);
+  }
+
+  /**
+   * The session the next event would carry, read without counting as
+   * activity: nothing is written and this tab's inactivity clock stays. Only
+   * when there is no live session anywhere is one started (and stored), as an
+   * event would, so the next event carries the same ID.
+   */
+  function peek(now: number, tick: number): string {
+    const live = tick - lastTick < sessionTimeout;
+    if (live && tick - lastSync <= SYNC_EVERY_MS) return session;
+    const stored = storedSession(now, tick);
+    if (live) {
+      // Another tab's reset() or new session, as this tab's next event picks it up.
+      lastSync = tick;
+      if (stored) {
+        session = stored;
+        profile = readStored(PROFILE_COOKIE) || profile;
+      }
+      return session;
+    }
+    // Another tab's live session, which this tab's next event joins.
+    if (stored) return stored;
+    sync(now, tick);
+    return session;
   }
 
   function write(now: number): void {
@@ -90,11 +118,9 @@ export function createIdentity(sessionTimeout: number, domain: string, storage: 
       if (!profile) sync(Date.now(), performance.now());
       return profile;
     },
-    sessionId(now = Date.now(), peek?: boolean) {
+    sessionId(now = Date.now(), reading?: boolean) {
       const tick = performance.now();
-      // A live session is only read by a peek; none, or an expired one, is
-      // started (or joined) as an event would.
-      if (peek && tick - lastTick < sessionTimeout) return session;
+      if (reading) return peek(now, tick);
       if (tick - lastSync > SYNC_EVERY_MS || tick - lastTick >= sessionTimeout) sync(now, tick);
       else lastTick = tick;
       return session;

@@ -190,6 +190,38 @@ describe('createIdentity: sessions', () => {
     expect(identity.sessionId()).toBe(next); // the next event joins it
   });
 
+  it('a peek sees another tab’s reset() as the next event will, within the 5 s storage read', () => {
+    vi.useFakeTimers({ now: T0, toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] });
+    const a = createIdentity(TIMEOUT, '');
+    const first = a.sessionId();
+    vi.advanceTimersByTime(1000);
+    const b = createIdentity(TIMEOUT, '');
+    expect(b.sessionId()).toBe(first);
+    b.reset();
+    const second = b.sessionId();
+    vi.advanceTimersByTime(6000);
+    expect(a.sessionId(Date.now(), true)).toBe(second);
+    expect(a.profileId()).toBe(b.profileId());
+    expect(a.sessionId()).toBe(second);
+  });
+
+  it('a peek after this tab’s own idleness reports another tab’s live session without extending it', () => {
+    vi.useFakeTimers({ now: T0, toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] });
+    const a = createIdentity(TIMEOUT, '');
+    const first = a.sessionId();
+    const b = createIdentity(TIMEOUT, '');
+    vi.advanceTimersByTime(20 * MIN);
+    expect(b.sessionId()).toBe(first); // tab B active at 20 min
+    vi.advanceTimersByTime(15 * MIN); // 35 min: A idle for 35, B for 15
+    const writes = jar.writesOf(SESSION_COOKIE).length;
+    const mirror = localStorage.getItem(SESSION_COOKIE);
+    expect(a.sessionId(Date.now(), true)).toBe(first);
+    expect(jar.writesOf(SESSION_COOKIE)).toHaveLength(writes); // nothing written
+    expect(localStorage.getItem(SESSION_COOKIE)).toBe(mirror);
+    vi.advanceTimersByTime(20 * MIN); // 55 min: B idle for 35
+    expect(b.sessionId()).not.toBe(first); // the peek did not keep it alive
+  });
+
   it('is shared by a second tab within the timeout, not after it', () => {
     vi.useFakeTimers({ now: T0, toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] });
     const session = createIdentity(TIMEOUT, '').sessionId();
