@@ -618,8 +618,10 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     debug(on = true) {
       logState.debug = !!on;
     },
-    on: (name: string, handler: Handler) => isFunction(handler, 'on') && emitter.on(name, handler),
-    once: (name: string, handler: Handler) => isFunction(handler, 'once') && emitter.once(name, handler),
+    // `ready` is a state: a listener added once it has happened (an on('ready')
+    // replayed from the snippet's queue, which runs after load()) hears it at once, as ready() does.
+    on: (name: string, handler: Handler) => isFunction(handler, 'on') && (name == 'ready' && !readyCallbacks ? api.ready(handler as () => void) : emitter.on(name, handler)),
+    once: (name: string, handler: Handler) => isFunction(handler, 'once') && (name == 'ready' && !readyCallbacks ? api.ready(handler as () => void) : emitter.once(name, handler)),
     off: emitter.off,
     addSourceMiddleware(middleware: SourceMiddleware) {
       if (isFunction(middleware, 'addSourceMiddleware')) middlewares.push(middleware);

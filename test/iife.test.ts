@@ -189,6 +189,16 @@ describe('the snippet’s Proxy stub', () => {
     expect(warn).not.toHaveBeenCalled();
   });
 
+  it('an on("ready") waiting in the queue fires, though load() ran before the replay', async () => {
+    (0, eval)(SNIPPET);
+    const kept = (window as any).firstparty;
+    kept.load(KEY, HOST);
+    const ready = vi.fn();
+    kept.on('ready', ready);
+    await runScript();
+    await vi.waitFor(() => expect(ready).toHaveBeenCalledTimes(1));
+  });
+
   it('without the snippet’s load(): no load from the Proxy’s stub functions, no warning; load() later starts it', async () => {
     (0, eval)(SNIPPET);
     (window as any).firstparty.track('Early');

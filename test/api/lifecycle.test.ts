@@ -86,6 +86,17 @@ describe('ready(callback)', () => {
     fp.load(KEY, HOST);
     expect(ready).toHaveBeenCalledTimes(1);
   });
+
+  it('on/once(`ready`) added after load hears it at once (as ready() does), once', async () => {
+    const { fp } = setup();
+    const on = vi.fn();
+    const once = vi.fn();
+    fp.on('ready', on);
+    fp.once('ready', once);
+    await settle();
+    expect(on).toHaveBeenCalledTimes(1);
+    expect(once).toHaveBeenCalledTimes(1);
+  });
 });
 
 describe('debug(on?)', () => {
