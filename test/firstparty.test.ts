@@ -5,7 +5,7 @@ import { REQUEST_TIMEOUT_MS } from '../src/lib/transport';
 import { VERSION } from '../src/version';
 import { byteLength, deferred, drain, fakeFetch, type Reply } from './helpers/fakeNetwork';
 import { FakeLockManager, installFakeLocks } from './helpers/fakeLocks';
-import { setUrl, START_URL } from './helpers/page';
+import { hideAndShowPage, setUrl, START_URL } from './helpers/page';
 import { startTracker, type TrackerOptions } from './helpers/tracker';
 
 const KEY = 'wk_1234567890abcd';
@@ -40,10 +40,7 @@ async function advance(ms: number) {
 
 function hide(how: 'visibilitychange' | 'pagehide' = 'visibilitychange') {
   if (how === 'pagehide') return dispatchEvent(new Event('pagehide'));
-  const state = vi.spyOn(document, 'visibilityState', 'get').mockReturnValue('hidden');
-  document.dispatchEvent(new Event('visibilitychange'));
-  state.mockReturnValue('visible');
-  document.dispatchEvent(new Event('visibilitychange'));
+  hideAndShowPage();
 }
 
 function offline() {

@@ -92,14 +92,7 @@ export async function queuedNames(queue: EventStore): Promise<string[]> {
 }
 
 /** Makes the page hidden, as a tab switch or a navigation away does, then visible again. */
-export function hidePage(): void {
-  const state = vi.spyOn(document, 'visibilityState', 'get').mockReturnValue('hidden');
-  const hidden = vi.spyOn(document, 'hidden', 'get').mockReturnValue(true);
-  document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
-  state.mockReturnValue('visible');
-  hidden.mockReturnValue(false);
-  document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
-}
+export { hideAndShowPage as hidePage } from '../helpers/page';
 
 /** Sets `navigator.globalPrivacyControl` (removed after each test). */
 export function setGlobalPrivacyControl(value: boolean): void {

@@ -251,14 +251,4 @@ export async function drain(rounds = 100): Promise<void> {
   for (let i = 0; i < rounds; i++) await Promise.resolve();
 }
 
-/** Makes the page look hidden and fires visibilitychange (a tab switch or a navigation away). */
-export function hidePage(): () => void {
-  const state = vi.spyOn(document, 'visibilityState', 'get').mockReturnValue('hidden');
-  const hidden = vi.spyOn(document, 'hidden', 'get').mockReturnValue(true);
-  document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
-  return () => {
-    state.mockRestore();
-    hidden.mockRestore();
-    document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
-  };
-}
+export { hidePage } from '../helpers/page';

@@ -1,9 +1,27 @@
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, vi } from 'vitest';
 
 /** Moves the happy-dom page to another URL (a new origin for cookies and storage). */
 export function setUrl(url: string): void {
   (window as any).happyDOM.setURL(url);
 }
+
+/**
+ * Makes the page hidden (a tab switch, a navigation away, an unload) and fires
+ * visibilitychange; the returned function makes it visible again and fires it again.
+ */
+export function hidePage(): () => void {
+  const state = vi.spyOn(document, 'visibilityState', 'get').mockReturnValue('hidden');
+  const hidden = vi.spyOn(document, 'hidden', 'get').mockReturnValue(true);
+  document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
+  return () => {
+    state.mockRestore();
+    hidden.mockRestore();
+    document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
+  };
+}
+
+/** Hides the page and shows it again (see hidePage). */
+export const hideAndShowPage = (): void => hidePage()();
 
 /** The URL happy-dom starts tests at. */
 export const START_URL = 'http://localhost:3000/';

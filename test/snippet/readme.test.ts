@@ -9,10 +9,10 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { IDBFactory } from 'fake-indexeddb';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { installCookieJar, removeCookieJar } from '../helpers/cookieJar';
 import { fakeFetch } from '../helpers/fakeNetwork';
-import { setUrl, START_URL } from '../helpers/page';
+import { hideAndShowPage, ignoreInsertedScripts, setUrl, START_URL } from '../helpers/page';
 
 const file = (path: string) => fileURLToPath(new URL('../../' + path, import.meta.url));
 const SNIPPET = readFileSync(file('dist/snippet.min.js'), 'utf8').trim();
@@ -61,28 +61,11 @@ function eventName(call: unknown[]): string | undefined {
   return { identify: 'Profile Identified', group: 'Group Identified', alias: 'Profile Aliased' }[method as string];
 }
 
-function hide(): void {
-  const hidden = vi.spyOn(document, 'hidden', 'get').mockReturnValue(true);
-  const state = vi.spyOn(document, 'visibilityState', 'get').mockReturnValue('hidden');
-  document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
-  hidden.mockReturnValue(false);
-  state.mockReturnValue('visible');
-}
 
 let net: ReturnType<typeof fakeFetch>;
 let beacon: ReturnType<typeof vi.fn>;
-let settings: { handleDisabledFileLoadingAsSuccess: boolean };
-let previousSetting: boolean;
-
-beforeAll(() => {
-  settings = (window as any).happyDOM.settings;
-  previousSetting = settings.handleDisabledFileLoadingAsSuccess;
-  settings.handleDisabledFileLoadingAsSuccess = true; // happy-dom never fetches the script; we run it ourselves
-});
-
-afterAll(() => {
-  settings.handleDisabledFileLoadingAsSuccess = previousSetting;
-});
+// happy-dom never fetches the script; the tests run it themselves.
+ignoreInsertedScripts();
 
 beforeEach(() => {
   // Only Date is faked: fake-indexeddb (the script's queue) needs real setImmediate.
@@ -174,7 +157,7 @@ describe('the snippet as the README shows it', () => {
     const stub = runReadmeSnippet();
     vi.setSystemTime(T0 + 1000);
     stub.track('Before Hide');
-    hide(); // the visitor switches tabs: the snippet sends what it holds
+    hideAndShowPage(); // the visitor switches tabs and back: the snippet sends what it holds
     expect(beacon).toHaveBeenCalledTimes(1);
     const beaconed = JSON.parse(await (beacon.mock.calls[0][1] as Blob).text()).events.map((e: any) => e.name);
     expect(beaconed).toContain('Before Hide');

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { installCookieJar, removeCookieJar } from '../helpers/cookieJar';
-import { ignoreInsertedScripts, setUrl, START_URL } from '../helpers/page';
+import { hideAndShowPage, ignoreInsertedScripts, setUrl, START_URL } from '../helpers/page';
 import { fakeFetch } from '../helpers/fakeNetwork';
 import { IDBFactory } from 'fake-indexeddb';
 
@@ -65,15 +65,7 @@ afterEach(() => {
   setUrl(START_URL);
 });
 
-/** Makes the document hidden (tab switch, navigation away, unload), fires visibilitychange, then makes it visible again. */
-function hide(): void {
-  const hidden = vi.spyOn(document, 'hidden', 'get').mockReturnValue(true);
-  const state = vi.spyOn(document, 'visibilityState', 'get').mockReturnValue('hidden');
-  document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
-  hidden.mockReturnValue(false);
-  state.mockReturnValue('visible');
-  document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
-}
+const hide = hideAndShowPage;
 
 /** The beacons sent so far: URL, Blob type and parsed body. */
 async function beacons(): Promise<{ url: string; type: string; body: { events: any[] } }[]> {
