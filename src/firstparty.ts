@@ -664,9 +664,15 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
       endpoint = '';
       cleanups.splice(0).forEach((cleanup) => cleanup());
     },
-    // Recording calls keep their call site; the others simply run now.
+    // Recording calls keep their call site; the others simply run now. A name
+    // the library lacks (a typo; JSON.stringify(stub) calling the snippet's
+    // Proxy's `toJSON`) is only warned about.
     _replay: (method: string, args: any[], site: CallSite) =>
-      RECORDING.indexOf(method) < 0 ? (api as any)[method](...args) : call(method, args, site),
+      RECORDING.indexOf(method) >= 0
+        ? call(method, args, site)
+        : typeof (api as any)[method] === 'function'
+          ? (api as any)[method](...args)
+          : warn('unknown method:', method),
   };
   for (const method of RECORDING) (api as any)[method] = (...args: any[]) => call(method, args, {});
   // Every public method is guarded: whatever the page passes, nothing throws into it.

@@ -40,8 +40,6 @@ function install(): void {
     try {
       if (Array.isArray(call) && typeof call[0] === 'string' && !call.s) {
         call.s = 1;
-        // Only the library's methods: JSON.stringify(stub) calls the Proxy's `toJSON`, say.
-        if (typeof (firstparty as any)[call[0]] !== 'function') return warn('unknown method:', call[0]);
         // `t` is a Date (a number from snippets before 1.0.0's Proxy stub).
         firstparty._replay(call[0], call.slice(1), { time: +call.t! || undefined, page: call.p });
       }
