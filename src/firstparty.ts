@@ -135,10 +135,15 @@ const RECORDING = ['track', 'page', 'pageview', 'identify', 'group', 'alias'];
 const BEACONED = 'firstparty-js:beaconed';
 
 function beaconed(): string[] {
+  return parse(lsGet(BEACONED)) || [];
+}
+
+/** JSON.parse, `undefined` for anything that is not JSON. */
+function parse(json: unknown): any {
   try {
-    return JSON.parse(lsGet(BEACONED)!) || [];
+    return JSON.parse(json as string);
   } catch {
-    return [];
+    // Not JSON: corrupt.
   }
 }
 
@@ -377,14 +382,6 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     await forget(bad);
     batch.splice(0, batch.length, ...batch.filter((record) => !bad.includes(record)));
     return batch[0] ? batchBody(batch, new Date().toISOString()) : '';
-  }
-
-  function parse(json: unknown): unknown {
-    try {
-      return JSON.parse(json as string);
-    } catch {
-      // Not JSON: corrupt.
-    }
   }
 
   function schedule(delay: number): void {
