@@ -569,6 +569,14 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
   /** Whether `value` is a function; warns about it when not. */
   const isFunction = (value: unknown, method: string) => typeof value === 'function' || warn(method + '() needs a function');
 
+  /**
+   * on()/once(). `ready` is a state: a listener added once it has happened (an
+   * on('ready') replayed from the snippet's queue, which runs after load())
+   * hears it at once, as ready() does.
+   */
+  const listen = (method: 'on' | 'once') => (name: string, handler: Handler) =>
+    isFunction(handler, method) && (name == 'ready' && !readyCallbacks ? api.ready(handler as () => void) : emitter[method](name, handler));
+
   const api = {
     load(key: string, host: string, given?: FirstpartyOptions) {
       if (identity) return warn('load() called twice');
@@ -615,10 +623,8 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     debug(on = true) {
       logState.debug = !!on;
     },
-    // `ready` is a state: a listener added once it has happened (an on('ready')
-    // replayed from the snippet's queue, which runs after load()) hears it at once, as ready() does.
-    on: (name: string, handler: Handler) => isFunction(handler, 'on') && (name == 'ready' && !readyCallbacks ? api.ready(handler as () => void) : emitter.on(name, handler)),
-    once: (name: string, handler: Handler) => isFunction(handler, 'once') && (name == 'ready' && !readyCallbacks ? api.ready(handler as () => void) : emitter.once(name, handler)),
+    on: listen('on'),
+    once: listen('once'),
     off: emitter.off,
     addSourceMiddleware(middleware: SourceMiddleware) {
       if (isFunction(middleware, 'addSourceMiddleware')) middlewares.push(middleware);
