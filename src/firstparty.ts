@@ -11,6 +11,7 @@ import { DEFAULTS, endpointFor, resolveOptions, type FirstpartyOptions, type Res
 import { createQueue, memoryStore, type EventStore, type QueueRecord } from './lib/queue';
 import { randomId } from './lib/randomId';
 import { lsGet, lsSet } from './lib/storage';
+import { parseJson } from './lib/parseJson';
 import { cleanProperties } from './lib/toJson';
 import { beacon, post } from './lib/transport';
 import { bindElements, forElement, toElements, type Elements, type PerElement } from './lib/bindElements';
@@ -135,17 +136,9 @@ const RECORDING = ['track', 'page', 'pageview', 'identify', 'group', 'alias'];
 const BEACONED = 'firstparty-js:beaconed';
 
 function beaconed(): string[] {
-  return parse(lsGet(BEACONED)) || [];
+  return parseJson(lsGet(BEACONED)) || [];
 }
 
-/** JSON.parse, `undefined` for anything that is not JSON. */
-function parse(json: unknown): any {
-  try {
-    return JSON.parse(json as string);
-  } catch {
-    // Not JSON: corrupt.
-  }
-}
 
 /**
  * Creates a tracker. The IIFE build creates one for `window.firstparty`;
@@ -347,7 +340,7 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
         /^[\da-z]{13}\./.test(key) &&
         (unacked.has(key) ||
           checked.has(key) ||
-          (typeof json === 'string' && isObject(parse(json)) && recordBytes([key, json]) < options.maxBatchBytes - 32 && checked.add(key))) &&
+          (typeof json === 'string' && isObject(parseJson(json)) && recordBytes([key, json]) < options.maxBatchBytes - 32 && checked.add(key))) &&
         (keyTab(key) === tabId || now - keyTime(key) <= options.maxAge),
     );
     const excess = kept.length - options.maxQueue;
@@ -376,8 +369,8 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
    */
   async function validBody(batch: QueueRecord[]): Promise<string> {
     let body = batchBody(batch, new Date().toISOString());
-    if (isObject(parse(body)) || !isObject(parse('{}'))) return body;
-    const bad = batch.filter(([, json]) => !isObject(parse(json)));
+    if (isObject(parseJson(body)) || !isObject(parseJson('{}'))) return body;
+    const bad = batch.filter(([, json]) => !isObject(parseJson(json)));
     warn(bad.length + ' events dropped: not valid JSON (JSON.stringify replaced?)');
     await forget(bad);
     batch.splice(0, batch.length, ...batch.filter((record) => !bad.includes(record)));

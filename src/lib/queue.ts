@@ -1,5 +1,6 @@
 import { createStore, promisifyRequest, type UseStore } from 'idb-keyval';
 import { lsGet, lsSet } from './storage';
+import { parseJson } from './parseJson';
 import { warn } from './log';
 
 /** One queued event: its ordering key and its JSON (without `sent_at`). */
@@ -113,13 +114,7 @@ function objectStore(read: () => Record<string, string>, write: (records: Record
  */
 export function localStorageStore(key = 'firstparty-js:queue'): EventStore {
   return objectStore(
-    () => {
-      try {
-        return JSON.parse(lsGet(key)!) || {};
-      } catch {
-        return {};
-      }
-    },
+    () => parseJson(lsGet(key)) || {},
     (records) => {
       if (!lsSet(key, JSON.stringify(records))) throw Error('localStorage full');
     },
