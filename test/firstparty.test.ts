@@ -5,7 +5,7 @@ import { REQUEST_TIMEOUT_MS } from '../src/lib/transport';
 import { VERSION } from '../src/version';
 import { byteLength, deferred, drain, fakeFetch, type Reply } from './helpers/fakeNetwork';
 import { FakeLockManager, installFakeLocks } from './helpers/fakeLocks';
-import { hideAndShowPage, setUrl, START_URL } from './helpers/page';
+import { hideAndShowPage, hidePage, setUrl, START_URL } from './helpers/page';
 import { startTracker, type TrackerOptions } from './helpers/tracker';
 
 const KEY = 'wk_1234567890abcd';
@@ -13,6 +13,8 @@ const HOST = 'http://127.0.0.1:9999';
 const ENDPOINT = HOST + '/events/track/bulk';
 const T0 = Date.UTC(2025, 3, 1, 10, 0, 0);
 const MIN = 60000;
+/** How often a tab looks for other tabs' events while it knows some are waiting. */
+const SWEEP = 10000;
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 const instances: Firstparty[] = [];
@@ -116,15 +118,22 @@ describe('the event envelope', () => {
     expect(event.context.timezone).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone);
   });
 
-  it('POSTs JSON to {host}/events/track/bulk with keepalive', async () => {
+  it('POSTs JSON to {host}/events/track/bulk: plain while visible, keepalive while hidden', async () => {
     const { fp, net } = setup();
     fp.track('A');
     await fp.flush();
     const { url, init } = net.requests[0];
     expect(url).toBe(ENDPOINT);
     expect(init.method).toBe('POST');
-    expect(init.keepalive).toBe(true);
+    expect(init.keepalive).toBe(false); // no 64 KiB in-flight quota while visible
     expect(new Headers(init.headers).get('Content-Type')).toBe('application/json');
+    const show = hidePage();
+    await settle(); // a task after the hide signal
+    fp.track('B'); // a hidden page sends at once, with keepalive (it may not live to read the answer)
+    await settle();
+    expect(net.requests[1].init.keepalive).toBe(true);
+    expect(names(net.requests[1].body.events)).toEqual(['B']);
+    show();
   });
 
   it('turns a bare collection domain into https://…', async () => {
@@ -329,25 +338,34 @@ describe('delivery', () => {
     expect(net.requests).toHaveLength(3); // never sent again
   });
 
-  it('keeps queue order across batches, and across a retry', async () => {
+  it('sends up to 3 requests at once, each in order; after a 503 starts no more, and retries what failed', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.5);
-    const { fp, net } = setup({ options: { maxBatchBytes: 5000 }, replies: [200, 503, 200] });
+    const held = [deferred<Reply>(), deferred<Reply>(), deferred<Reply>()];
+    const { fp, net } = setup({ options: { maxBatchBytes: 5000 }, replies: held.map((d) => d.promise as Promise<any>) });
     for (const name of range(20)) fp.track(name, { pad: 'x'.repeat(1200) });
-    await fp.flush();
-    expect(net.requests.length).toBe(2); // stopped at the 503
+    const flushing = fp.flush();
+    await drain();
+    expect(net.requests.length).toBe(3); // three in flight, no more
+    for (const request of net.requests) expect(names(request.body.events)).toEqual([...names(request.body.events)].sort((a, b) => +a.slice(1) - +b.slice(1)));
+    held[1].resolve(503);
+    held[0].resolve(200);
+    held[2].resolve(200);
+    await flushing;
+    const before = net.requests.length;
+    expect(before).toBeLessThanOrEqual(4); // the first worker may have started one more before the 503
     await advance(1000);
-    expect(net.requests.length).toBeGreaterThan(3);
-    expect(net.delivered()).toEqual(range(20));
+    expect([...net.delivered()].sort()).toEqual(range(20).sort()); // each event delivered
+    expect(new Set(net.delivered()).size).toBe(20);
   });
 
-  it('splits a large queue into requests under 64 KiB, in order, each event once', async () => {
-    const { fp, net } = setup();
+  it('splits a large queue into requests under maxBatchBytes, in order, each event once', async () => {
+    const { fp, net } = setup({ options: { maxBatchBytes: 65536 } });
     const text = 'é€😀x'.repeat(120); // 2-, 3- and 4-byte characters
     for (const name of range(300)) fp.track(name, { text });
     await fp.flush();
     expect(net.requests.length).toBeGreaterThan(4);
     for (const request of net.requests) expect(byteLength(request.text)).toBeLessThanOrEqual(65536);
-    expect(net.names()).toEqual(range(300));
+    expect([...net.names()].sort()).toEqual(range(300).sort());
     expect(new Set(net.events().map((e) => e.event_id)).size).toBe(300);
   });
 
@@ -362,7 +380,7 @@ describe('delivery', () => {
     expect(warnings().some((w) => w.includes('Huge'))).toBe(true);
   });
 
-  it('caps the queue at maxQueue, dropping the oldest with a warning', async () => {
+  it('caps the queue at maxQueue while the collector is failing, dropping the oldest with a warning', async () => {
     const { fp, net } = setup({ options: { maxQueue: 5 }, replies: ['network-error'] });
     const dropped = vi.fn();
     fp.on('dropped', dropped);
@@ -389,18 +407,30 @@ describe('delivery', () => {
     expect(warnings().some((w) => /\b1\b/.test(w))).toBe(true);
   });
 
-  it('sends nothing while offline, and flushes when the browser is back online', async () => {
+  it('offline is only a hint: it still tries (with backoff), keeps what fails, and flushes at once when back online', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
     const onLine = offline();
-    const { fp, net, queue } = setup();
+    const { fp, net, queue } = setup({ replies: ['network-error', 'network-error'] });
     fp.track('A');
     await fp.flush();
-    await advance(5000);
-    expect(net.requests).toHaveLength(0);
+    expect(net.requests).toHaveLength(1);
+    await advance(1000); // backoff(0)
+    expect(net.requests).toHaveLength(2);
     expect(await queue.all()).toHaveLength(1);
     onLine.mockReturnValue(true);
-    dispatchEvent(new Event('online'));
+    dispatchEvent(new Event('online')); // without waiting out the 2 s backoff
     await settle();
     expect(net.delivered()).toEqual(['A']);
+  });
+
+  it('does not drop anything while the collector answers 2xx, however much is queued', async () => {
+    const dropped = vi.fn();
+    const { fp, net } = setup({ options: { maxQueue: 5 } });
+    fp.on('dropped', dropped);
+    for (const name of range(50)) fp.track(name);
+    await fp.flush();
+    expect(dropped).not.toHaveBeenCalled();
+    expect(net.delivered()).toHaveLength(50);
   });
 
   it('works through createQueue with a refusing first store', async () => {
@@ -418,50 +448,108 @@ describe('delivery', () => {
   });
 });
 
-describe('the hide flush', () => {
-  it('hands unacknowledged events to sendBeacon on visibilitychange → hidden and removes them from the queue', async () => {
-    const { fp, net, beacons, queue } = setup();
+describe('the page-hide handover', () => {
+  /** A tracker whose collector has just answered 2xx: reachability is proven for 30 s. */
+  async function provenSetup(given: TrackerOptions = {}) {
+    const tab = setup(given);
+    tab.fp.track('Warm Up');
+    await tab.fp.flush();
+    expect(tab.net.delivered()).toEqual(['Warm Up']);
+    return tab;
+  }
+
+  it('with the collector proven reachable, hands events to sendBeacon at hide and deletes them: never sent twice', async () => {
+    const { fp, net, beacons, queue } = await provenSetup();
     for (const name of range(3)) fp.track(name);
-    await drain(); // stored
+    await settle(); // stored
     expect(await queue.all()).toHaveLength(3);
     hide('visibilitychange');
     expect(beacons.send).toHaveBeenCalledTimes(1);
     expect(beacons.calls[0].url).toBe(ENDPOINT);
     expect(names(beacons.events())).toEqual(range(3));
     for (const event of beacons.events()) expect(event.sent_at).toMatch(ISO);
-    await drain();
-    expect(await queue.all()).toEqual([]);
+    // No IndexedDB write at teardown: the delete is left to the next sweep, noted in localStorage.
+    expect(JSON.parse(localStorage.getItem('firstparty-js:beaconed')!)).toHaveLength(3);
+    await advance(20000);
     await fp.flush();
-    expect(net.requests).toHaveLength(0); // not sent twice
+    expect(net.requests).toHaveLength(1); // only the warm-up: not sent twice
+    fp.destroy();
+    const next = setup({ queue });
+    await next.fp.flush();
+    expect(next.net.requests).toHaveLength(0);
+    expect(await queue.all()).toEqual([]);
   });
 
-  it('does the same on pagehide, once per hide', async () => {
-    const { fp, beacons, queue } = setup({ beacon: true });
-    fp.track('A');
-    await drain();
-    dispatchEvent(new Event('pagehide'));
-    dispatchEvent(new Event('pagehide'));
-    expect(beacons.send).toHaveBeenCalledTimes(1);
-    expect(names(beacons.events())).toEqual(['A']);
-    await drain();
+  it('without proof of reachability, hands events over and keeps them; re-sends them, same event_id, after the 10 s grace', async () => {
+    const { fp, net, beacons, queue } = setup();
+    for (const name of range(3)) fp.track(name);
+    hide('visibilitychange');
+    expect(names(beacons.events())).toEqual(range(3));
+    expect(await queue.all()).toHaveLength(3); // kept (spilled: not yet stored at the hide)
+    await fp.flush();
+    expect(net.requests).toHaveLength(0); // within the grace period
+    await advance(10000);
+    await settle();
+    expect(net.delivered()).toEqual(range(3));
+    expect(net.events().map((e) => e.event_id)).toEqual(beacons.events().map((e) => e.event_id));
     expect(await queue.all()).toEqual([]);
+  });
+
+  it('a 2xx more than 30 s ago, or a failed attempt since, is no proof', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const { fp, net, queue } = await provenSetup({ replies: [200, 'network-error'] });
+    await advance(31000);
+    fp.track('Stale Proof');
+    await settle();
+    hide();
+    expect(await queue.all()).toHaveLength(1); // kept
+    await advance(10000); // re-sent after the grace, fails: no proof now
+    expect(net.requests).toHaveLength(2);
+    fp.track('After Failure');
+    await settle();
+    hide();
+    expect(await queue.all()).toHaveLength(2);
+  });
+
+  it('runs at every hide signal: an event tracked between pagehide and visibilitychange is handed over too', async () => {
+    const { fp, beacons } = await provenSetup();
+    fp.track('A');
+    dispatchEvent(new Event('pagehide'));
+    dispatchEvent(new Event('pagehide'));
+    expect(names(beacons.events())).toEqual(['A']); // once, though signalled twice
+    fp.track('Between');
+    hide('visibilitychange');
+    expect(names(beacons.events())).toEqual(['A', 'Between']);
+  });
+
+  it("hands over, before the page can go, an event tracked in the page's own pagehide or visibilitychange listener", async () => {
+    const { fp, beacons } = await provenSetup();
+    const onHide = () => fp.track('Engagement');
+    addEventListener('pagehide', onHide); // added after load: runs after ours
+    try {
+      dispatchEvent(new Event('pagehide'));
+      await Promise.resolve(); // the microtask after the listener
+      expect(names(beacons.events())).toEqual(['Engagement']);
+    } finally {
+      removeEventListener('pagehide', onHide);
+    }
   });
 
   it('covers events tracked just before navigating away (20 events arrive, once)', async () => {
     const queue = memoryStore();
-    const { fp, beacons, net } = setup({ queue });
+    const { fp, beacons, net } = await provenSetup({ queue });
     for (const name of range(20)) fp.track(name);
     hide('pagehide'); // same task: nothing stored yet
     expect(names(beacons.events())).toEqual(range(20));
     fp.destroy();
     await settle();
-    expect(await queue.all()).toEqual([]);
     // The next visit has nothing to resend.
     vi.setSystemTime(T0 + 20 * MIN);
     const next = setup({ queue });
     await next.fp.flush();
     expect(next.net.requests).toHaveLength(0);
-    expect(net.requests).toHaveLength(0);
+    expect(await queue.all()).toEqual([]);
+    expect(net.requests).toHaveLength(1); // the warm-up
   });
 
   it('does not resend beaconed events on the next visit even if their removal never committed', async () => {
@@ -474,9 +562,9 @@ describe('the hide flush', () => {
       all: () => inner.all(),
       remove: (keys) => (unloading ? Promise.resolve() : inner.remove(keys)),
     };
-    const { fp, beacons } = setup({ queue });
+    const { fp, beacons } = await provenSetup({ queue });
     for (const name of range(5)) fp.track(name);
-    await drain();
+    await settle();
     unloading = true;
     hide('pagehide');
     fp.destroy();
@@ -495,28 +583,27 @@ describe('the hide flush', () => {
   it('keeps events queued when the beacon is refused, and sends them later', async () => {
     const { fp, net, beacons, queue } = setup({ beacon: false });
     for (const name of range(3)) fp.track(name);
-    await drain();
     hide();
     expect(beacons.send).toHaveBeenCalled();
-    await drain();
     expect(await queue.all()).toHaveLength(3);
     await fp.flush();
     expect(net.delivered()).toEqual(range(3));
     expect(await queue.all()).toEqual([]);
   });
 
-  it('hands nothing over while offline; 100 offline events arrive once on the next visit', async () => {
+  it('offline is a hint: hands over anyway, keeps everything, and 100 events arrive once on the next visit', async () => {
     const queue = memoryStore();
     const onLine = offline();
+    dispatchEvent(new Event('offline'));
     const { fp, beacons, net } = setup({ queue });
     for (const name of range(100)) fp.track(name);
-    await drain();
     hide('visibilitychange');
     hide('pagehide');
-    expect(beacons.send).not.toHaveBeenCalled();
+    expect(names(beacons.events())).toEqual(range(100));
     expect(net.requests).toHaveLength(0);
-    expect(await queue.all()).toHaveLength(100);
     fp.destroy(); // the tab closes
+    await settle();
+    expect(await queue.all()).toHaveLength(100); // not stored before the hide: spilled
     onLine.mockReturnValue(true);
     vi.setSystemTime(T0 + 11 * MIN);
     const next = setup({ queue });
@@ -527,20 +614,32 @@ describe('the hide flush', () => {
     expect(await queue.all()).toEqual([]);
   });
 
-  it('leaves events already in a keepalive fetch to it', async () => {
-    const inFlight = deferred<number>();
-    const { fp, net, beacons, queue } = setup({ replies: [inFlight.promise] });
-    fp.track('In Flight');
+  it('hands over events in a plain request (unload cancels it), and marks those in a keepalive one instead of re-sending them', async () => {
+    const plain = deferred<number>();
+    const { fp, net, beacons, queue } = setup({ replies: [plain.promise] });
+    fp.track('In Plain Request');
     const flushing = fp.flush();
     await drain();
     fp.track('Late');
     hide();
-    expect(names(beacons.events())).toEqual(['Late']);
-    inFlight.resolve(200);
+    expect(names(beacons.events())).toEqual(['In Plain Request', 'Late']);
+    plain.resolve(200);
     await flushing;
-    await drain();
-    expect(await queue.all()).toEqual([]);
-    expect(net.names()).toEqual(['In Flight']);
+    expect(net.delivered()).toEqual(['In Plain Request']);
+
+    const kept = deferred<number>();
+    const hidden = setup({ replies: [kept.promise] });
+    const show = hidePage();
+    await settle(); // a task after the hide signal
+    hidden.fp.track('In Keepalive');
+    await settle();
+    expect(hidden.net.requests[0].init.keepalive).toBe(true);
+    dispatchEvent(new Event('pagehide'));
+    expect(names(hidden.beacons.events())).toEqual([]); // left to its keepalive request
+    expect(Object.keys(JSON.parse(localStorage.getItem('firstparty-js:handed')!))).toHaveLength(1); // the next page waits out the grace
+    kept.resolve(200);
+    show();
+    void queue;
   });
 
   it('keeps beacon bodies under 64 KiB', async () => {
@@ -761,7 +860,7 @@ describe('two tabs sharing one queue (Web Locks)', () => {
   /** Opens a tab, returns it with the name of the lock that marks it alive. */
   async function openTab(locks: FakeLockManager, queue: EventStore, replies: Reply[] = []) {
     const tab = setup({ queue, replies });
-    await drain();
+    await settle();
     const lock = locks.requests.filter((name) => name.startsWith('firstparty-js:tab:')).pop()!;
     return { ...tab, lock };
   }
@@ -770,7 +869,7 @@ describe('two tabs sharing one queue (Web Locks)', () => {
   async function closedTab(locks: FakeLockManager, queue: EventStore, eventNames: string[]) {
     const tab = await openTab(locks, queue);
     for (const name of eventNames) tab.fp.track(name);
-    await drain();
+    await settle();
     tab.fp.destroy();
     locks.kill(tab.lock);
     expect(tab.net.requests).toHaveLength(0);
@@ -792,7 +891,7 @@ describe('two tabs sharing one queue (Web Locks)', () => {
     const b = await openTab(locks, queue);
     for (const name of range(5, 'A')) a.fp.track(name);
     for (const name of range(5, 'B')) b.fp.track(name);
-    await drain();
+    await settle();
     await a.fp.flush();
     expect(a.net.names()).toEqual(range(5, 'A'));
     expect(await queue.all()).toHaveLength(5); // B's, left to B
@@ -812,7 +911,7 @@ describe('two tabs sharing one queue (Web Locks)', () => {
     for (const name of range(3, 'B')) b.fp.track(name);
     const flushes = [a.fp.flush(), b.fp.flush()];
     await drain();
-    expect(a.net.requests.length + b.net.requests.length).toBe(1); // one tab at a time
+    // Each sends its own; the orphans go with whichever holds the flush lock.
     slow.resolve(200);
     await Promise.all(flushes);
     await advance(5000); // the tab that found the lock taken tries again by itself
@@ -831,7 +930,7 @@ describe('two tabs sharing one queue (Web Locks)', () => {
     const a = await openTab(locks, queue);
     const b = await openTab(locks, queue);
     b.fp.track('From B');
-    await drain();
+    await settle();
     await a.fp.flush();
     expect(a.net.requests).toHaveLength(0); // B is alive: its events are B's to send
     b.fp.destroy();
@@ -853,16 +952,20 @@ describe('two tabs sharing one queue (Web Locks)', () => {
     expect(a.net.names()).toEqual(['Closed 1', 'Closed 2', 'Mine']);
   });
 
-  it('without Web Locks, takes another tab’s events only once they are 10 minutes old', async () => {
+  it('without Web Locks, never takes a live tab’s events (it beats a heartbeat), and takes a closed one’s at once', async () => {
     const queue = memoryStore();
-    const other = setup({ queue });
+    const other = setup({ queue, replies: Array(50).fill('network-error') });
     other.fp.track('Other');
-    await drain();
-    other.fp.destroy();
+    await settle();
     const a = setup({ queue });
     await a.fp.flush();
     expect(a.net.requests).toHaveLength(0);
-    vi.setSystemTime(T0 + 11 * MIN);
+    await advance(11 * MIN); // long past the old 10-minute rule: the other tab still beats
+    await a.fp.flush();
+    await advance(SWEEP);
+    expect(a.net.names()).toEqual([]);
+    other.fp.destroy(); // closes: its heartbeat is removed
+    await advance(SWEEP);
     await a.fp.flush();
     expect(a.net.names()).toEqual(['Other']);
   });

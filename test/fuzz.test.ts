@@ -35,7 +35,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { createFirstparty, type Firstparty } from '../src/firstparty';
 import { logState } from '../src/lib/log';
 import { createQueue, localStorageStore, memoryStore, type EventStore, type QueueRecord } from '../src/lib/queue';
-import { bodyProblems, envelopeProblems, fakeBeacon, fakeCollector, HOST, KEY, T0, YEAR, type Reply } from './hardening/helpers';
+import { bodyProblems, envelopeProblems, fakeBeacon, fakeCollector, HOST, KEY, limitOf, T0, YEAR, type Reply } from './hardening/helpers';
 import { HOSTILE } from './hardening/hostile';
 
 const SEED = Number(process.env.FUZZ_SEED) || 42;
@@ -384,7 +384,7 @@ async function runScenario(s: Scenario): Promise<string[]> {
     if (!settled) violations.push('flush() never settled');
 
     // Every body that left: valid JSON within 64 KiB, each event with its envelope.
-    net.requests.forEach((r, i) => bodyProblems(r.text).forEach((p) => violations.push(`fetch ${i}: ${p}`)));
+    net.requests.forEach((r, i) => bodyProblems(r.text, limitOf(r)).forEach((p) => violations.push(`fetch ${i}: ${p}`)));
     beacons.calls.forEach((c, i) => bodyProblems(c.text).forEach((p) => violations.push(`beacon ${i}: ${p}`)));
     stats.requests += net.requests.length;
     stats.beacons += beacons.calls.length;
@@ -547,7 +547,7 @@ describe('fuzz: random values and call sequences at every public method', () => 
         let problems: string[] = [];
         if (++count % 200 === 0) {
           await fp.flush();
-          problems = net.requests.flatMap((r, i) => bodyProblems(r.text).map((p) => `request ${i}: ${p}`));
+          problems = net.requests.flatMap((r, i) => bodyProblems(r.text, limitOf(r)).map((p) => `request ${i}: ${p}`));
           net.requests.length = 0;
         }
         const found = [...escaped.splice(0), ...asyncErrors.splice(0), ...problems];
@@ -556,7 +556,7 @@ describe('fuzz: random values and call sequences at every public method', () => 
       { seed: SEED, numRuns: VALUE_RUNS, endOnFailure: true },
     );
     await fp.flush();
-    const problems = net.requests.flatMap((r) => bodyProblems(r.text));
+    const problems = net.requests.flatMap((r) => bodyProblems(r.text, limitOf(r)));
     expect(problems).toEqual([]);
     expect(escaped).toEqual([]);
     expect(asyncErrors).toEqual([]);

@@ -1,33 +1,28 @@
 /**
- * Calls `callback` once each time the page stops being visible: on
- * `visibilitychange` to hidden (the last event mobile browsers reliably fire
- * before killing a tab) and on `pagehide` (fired without a visibility change
- * in some navigations, e.g. Safari — WebKit bug 151234). The two usually fire
- * together, so a hide is reported once, and re-armed when the page is visible
- * again, including a page restored from the back/forward cache (`pageshow`
- * with `persisted`). Returns a function that removes the listeners.
+ * Calls `onHide` at every signal that the page is, or may be, going away:
+ * - `visibilitychange` to hidden: the last event mobile browsers reliably
+ *   fire before killing a tab;
+ * - `pagehide`: fired without a visibility change in some navigations, e.g.
+ *   Safari (WebKit bug 151234);
+ * - `freeze`: Chromium freezes hidden tabs (and may discard them) without
+ *   running anything more until `resume`.
+ * On a navigation or close Chromium fires `pagehide` and then
+ * `visibilitychange`: the callback runs at each, not once per hide, so events
+ * the page records in its own listeners between them are handed over too.
+ * `onShow` runs when the page is visible again, including a page restored
+ * from the back/forward cache (`pageshow` with `persisted`). Returns a
+ * function that removes the listeners.
  */
-export function onPageHide(callback: () => void): () => void {
-  let hidden = false;
-  const hide = () => {
-    if (!hidden) {
-      hidden = true;
-      callback();
-    }
-  };
-  const onVisibility = () => {
-    if (document.visibilityState === 'hidden') hide();
-    else hidden = false;
-  };
-  const onShow = () => {
-    hidden = false;
-  };
-  addEventListener('visibilitychange', onVisibility, true);
-  addEventListener('pagehide', hide, true);
-  addEventListener('pageshow', onShow, true);
-  return () => {
-    removeEventListener('visibilitychange', onVisibility, true);
-    removeEventListener('pagehide', hide, true);
-    removeEventListener('pageshow', onShow, true);
-  };
+export function onPageHide(onHide: () => void, onShow: () => void = () => {}): () => void {
+  const onVisibility = () => (document.visibilityState === 'hidden' ? onHide() : onShow());
+  const onPageShow = (event: PageTransitionEvent) => event.persisted && onShow();
+  // Capture on window: ours run before any listener the page adds to document.
+  const listeners: [string, EventListener][] = [
+    ['visibilitychange', onVisibility],
+    ['pagehide', onHide],
+    ['freeze', onHide],
+    ['pageshow', onPageShow as EventListener],
+  ];
+  listeners.forEach(([type, listener]) => addEventListener(type, listener, true));
+  return () => listeners.forEach(([type, listener]) => removeEventListener(type, listener, true));
 }

@@ -4,15 +4,31 @@ import type { IdentityStorage } from './identity';
 export interface FirstpartyOptions {
   /** ms after the first queued event before a batch is sent. Default 1,000. */
   flushInterval?: number;
-  /** Most events kept in the queue; beyond it the oldest are dropped (with a warning). Default 1,000. */
+  /**
+   * Most events kept in the queue while the collector is failing; beyond it
+   * the oldest are dropped (with a warning and a `dropped` event). Default: no
+   * count limit (`maxQueueBytes` bounds the queue). Kept from earlier releases,
+   * whose default of 1,000 also applied to a busy page with a healthy collector.
+   */
   maxQueue?: number;
+  /**
+   * Most bytes of events kept in the queue while the collector is failing;
+   * beyond it the oldest are dropped. Default 5 MiB: about 7,000 typical
+   * events, well within every browser's IndexedDB and localStorage quotas.
+   */
+  maxQueueBytes?: number;
   /** ms an event may wait for delivery before it is dropped. Default 7 days. */
   maxAge?: number;
   /** ms of inactivity after which a new session starts. Default 30 minutes. */
   sessionTimeout?: number;
   /** Cookie `Domain` for the IDs. Default: the highest domain that accepts a cookie (probed). */
   cookieDomain?: string;
-  /** Largest request body in bytes. Default 65,536 (the keepalive/beacon cap; larger is clamped to it). */
+  /**
+   * Largest request body in bytes while the page is visible. Default 524,288
+   * (512 KiB): half of nginx's default 1 MiB `client_max_body_size`, so a
+   * proxy in front of the collector takes it. A hidden page sends at most
+   * 64 KiB (the keepalive/beacon quota), and no single event may be larger.
+   */
   maxBatchBytes?: number;
   /** Log every event and decision to the console. Default false. */
   debug?: boolean;
@@ -49,10 +65,11 @@ const CHOICES: Record<string, unknown[]> = {
 /** The defaults, one place for README and code to agree on. */
 export const DEFAULTS: ResolvedOptions = {
   flushInterval: 1000,
-  maxQueue: 1000,
+  maxQueue: Infinity,
+  maxQueueBytes: 5 * 1024 * 1024,
   maxAge: 7 * 24 * 3600 * 1000,
   sessionTimeout: 30 * 60 * 1000,
-  maxBatchBytes: 65536,
+  maxBatchBytes: 524288,
   debug: false,
   storage: 'cookie',
   pageviews: false,
@@ -73,13 +90,12 @@ export function resolveOptions(options: any, onBad: (key: string) => void): Reso
     const fallback = resolved[key];
     const choices = Object.prototype.hasOwnProperty.call(CHOICES, key) && CHOICES[key];
     if (value !== undefined) {
-      // Numbers must be positive and within setTimeout's 2^31 ms ceiling.
+      // Numbers must be positive and within setTimeout's 2^31 ms ceiling (any size limit fits too).
       (choices ? choices.includes(value) : typeof value == typeof fallback && (typeof value != 'number' || (value > 0 && value < 2 ** 31)))
         ? (resolved[key] = value)
         : onBad(key);
     }
   }
-  resolved.maxBatchBytes = Math.min(resolved.maxBatchBytes, 65536);
   return resolved;
 }
 

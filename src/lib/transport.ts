@@ -5,6 +5,8 @@ export interface SendResult {
   status: number;
   /** Delay asked for by `Retry-After`, in ms (0 when none). */
   retryAfter: number;
+  /** The response body ('' when none was read). */
+  text: string;
 }
 
 /**
@@ -14,16 +16,17 @@ export interface SendResult {
 export const REQUEST_TIMEOUT_MS = 30000;
 
 /**
- * POSTs a JSON body with `fetch`. `keepalive` lets the request finish if the
- * page goes away while it is in flight; it is only allowed up to 64 KiB, which
- * every batch respects. `credentials: 'include'` sends the collector's own
+ * POSTs a JSON body with `fetch`. `keepalive` (used while the page is hidden)
+ * lets the request finish if the page goes away while it is in flight; the
+ * browser allows it only up to 64 KiB in flight per page, so visible pages
+ * send without it, in larger bodies. `credentials: 'include'` sends the collector's own
  * cookies (Firstparty's `fsid`), as `sendBeacon` does anyway.
  * The response body is always read: Chromium counts a keepalive request
  * against the page's 64 KiB allowance until its response body is consumed, so
  * unread responses make later batches fail (seen in the browser suite).
  * `fetchImpl` is the seam tests swap.
  */
-export async function post(url: string, body: string, fetchImpl: typeof fetch = fetch): Promise<SendResult> {
+export async function post(url: string, body: string, keepalive: boolean, fetchImpl: typeof fetch = fetch): Promise<SendResult> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
   try {
@@ -33,17 +36,17 @@ export async function post(url: string, body: string, fetchImpl: typeof fetch = 
       fetchImpl(url, {
         method: 'POST',
         body,
-        keepalive: true,
+        keepalive,
         credentials: 'include',
         headers: { 'Content-Type': 'application/json' },
         signal: controller.signal,
       }),
       aborted,
     ]);
-    await Promise.race([response.text(), aborted]);
-    return { status: response.status, retryAfter: retryAfterMs(response.headers.get('Retry-After')) };
+    const text = await Promise.race([response.text(), aborted]);
+    return { status: response.status, retryAfter: retryAfterMs(response.headers.get('Retry-After')), text: typeof text === 'string' ? text : '' };
   } catch {
-    return { status: 0, retryAfter: 0 };
+    return { status: 0, retryAfter: 0, text: '' };
   } finally {
     clearTimeout(timer);
   }

@@ -17,6 +17,10 @@ export const ENDPOINT = HOST + '/events/track/bulk';
 export const T0 = Date.UTC(2025, 3, 1, 10, 0, 0);
 /** The keepalive / sendBeacon cap every request body must respect. */
 export const BODY_LIMIT = 65536;
+/** A visible page's requests are not keepalive: they may be as large as maxBatchBytes (512 KiB by default). */
+export const VISIBLE_BODY_LIMIT = 524288;
+/** The body limit of one request: 64 KiB for keepalive ones (a hidden page), maxBatchBytes otherwise. */
+export const limitOf = (request: { init?: RequestInit }) => (request.init?.keepalive ? BODY_LIMIT : VISIBLE_BODY_LIMIT);
 export const HOUR = 3600_000;
 export const DAY = 24 * HOUR;
 export const YEAR = 365 * DAY;
@@ -141,7 +145,7 @@ export function fakeCollector(replies: Reply[] = []) {
     requests,
     state,
     /** Problems of every request body so far, prefixed by request index. */
-    problems: (limit = BODY_LIMIT) => requests.flatMap((r, i) => bodyProblems(r.text, limit).map((p) => `request ${i}: ${p}`)),
+    problems: (limit?: number) => requests.flatMap((r, i) => bodyProblems(r.text, limit ?? limitOf(r)).map((p) => `request ${i}: ${p}`)),
     /** Every event sent (acked or not), in order. */
     events: () => requests.flatMap(parsed),
     /** Events in requests answered 2xx, in order. */

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { clean, MAX_DEPTH, MAX_KEYS, MAX_STRING } from '../../src/lib/toJson';
-import { BODY_LIMIT, byteLength, tracker, useHardeningEnvironment, warnings } from './helpers';
+import { BODY_LIMIT, byteLength, limitOf, tracker, useHardeningEnvironment, warnings } from './helpers';
 import { deep, hugeString, manyKeys, ownThrowingGetter, revokedProxy, throwingProxy, WithThrowingGetter } from './hostile';
 
 useHardeningEnvironment();
@@ -244,7 +244,7 @@ describe('events larger than the batch limit', () => {
     }
     await fp.flush();
     expect(net.problems()).toEqual([]);
-    for (const request of net.requests) expect(byteLength(request.text)).toBeLessThanOrEqual(BODY_LIMIT);
+    for (const request of net.requests) expect(byteLength(request.text)).toBeLessThanOrEqual(limitOf(request));
     const sent = net.names();
     const tooLarge = warnings().filter((w) => w.includes('too large')).length;
     expect(sent.length + tooLarge).toBe(sizes.length);

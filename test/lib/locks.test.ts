@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { holdTabLock, liveTabs, withFlushLock } from '../../src/lib/locks';
 import { deferred, drain } from '../helpers/fakeNetwork';
 import { FakeLockManager, installFakeLocks } from '../helpers/fakeLocks';
@@ -7,8 +7,22 @@ let uninstall = () => {};
 afterEach(() => uninstall());
 
 describe('without Web Locks (happy-dom has none)', () => {
-  it('liveTabs() cannot tell: undefined', async () => {
-    expect(await liveTabs()).toBeUndefined();
+  it('liveTabs() tells live tabs by their heartbeats in localStorage', async () => {
+    const stop = holdTabLock('beating1');
+    expect(await liveTabs()).toEqual(new Set(['beating1']));
+    stop();
+    expect(await liveTabs()).toEqual(new Set());
+  });
+
+  it('liveTabs() cannot tell without localStorage either: undefined', async () => {
+    const spy = vi.spyOn(window, 'localStorage', 'get').mockImplementation(() => {
+      throw new DOMException('blocked', 'SecurityError');
+    });
+    try {
+      expect(await liveTabs()).toBeUndefined();
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('withFlushLock() runs the task directly', async () => {
@@ -17,8 +31,12 @@ describe('without Web Locks (happy-dom has none)', () => {
     expect(ran).toBe(1);
   });
 
-  it('holdTabLock() does nothing and does not throw', () => {
-    expect(() => holdTabLock('tab1')).not.toThrow();
+  it('holdTabLock() does not throw, and its stop function removes the heartbeat', () => {
+    let stop = () => {};
+    expect(() => (stop = holdTabLock('tab1'))).not.toThrow();
+    expect(localStorage.getItem('firstparty-js:tab:tab1')).not.toBeNull();
+    stop();
+    expect(localStorage.getItem('firstparty-js:tab:tab1')).toBeNull();
   });
 });
 
@@ -61,12 +79,16 @@ describe('with Web Locks (fake LockManager)', () => {
     expect(await withFlushLock(async () => {})).toBe(true);
   });
 
-  it('a failing query() means "cannot tell"', async () => {
+  it('a failing query() falls back to heartbeats', async () => {
     const manager = new FakeLockManager();
     manager.query = async () => {
       throw new Error('SecurityError');
     };
     uninstall = installFakeLocks(manager).uninstall;
-    expect(await liveTabs()).toBeUndefined();
+    localStorage.setItem('firstparty-js:tab:other1', String(Date.now()));
+    localStorage.setItem('firstparty-js:tab:stale1', String(Date.now() - 200000));
+    expect(await liveTabs()).toEqual(new Set(['other1']));
+    expect(localStorage.getItem('firstparty-js:tab:stale1')).toBeNull(); // stale beats are cleaned up
+    localStorage.clear();
   });
 });

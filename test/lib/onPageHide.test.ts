@@ -29,25 +29,30 @@ describe('onPageHide', () => {
     expect(cb).toHaveBeenCalledTimes(1);
   });
 
-  it('reports one hide once when both events fire, and re-arms when visible again', () => {
+  it('fires at every signal, so events recorded between pagehide and visibilitychange are handed over too', () => {
     const cb = vi.fn();
     stop = onPageHide(cb);
-    setVisibility('hidden');
     dispatchEvent(new Event('pagehide'));
-    setVisibility('hidden');
-    expect(cb).toHaveBeenCalledTimes(1);
-    setVisibility('visible');
     setVisibility('hidden');
     expect(cb).toHaveBeenCalledTimes(2);
   });
 
-  it('re-arms on pageshow (a page restored from the back/forward cache)', () => {
+  it('fires on freeze (Chromium may discard a frozen tab without another event)', () => {
     const cb = vi.fn();
     stop = onPageHide(cb);
-    dispatchEvent(new Event('pagehide'));
-    dispatchEvent(new Event('pageshow'));
-    dispatchEvent(new Event('pagehide'));
-    expect(cb).toHaveBeenCalledTimes(2);
+    document.dispatchEvent(new Event('freeze', { bubbles: true }));
+    expect(cb).toHaveBeenCalledTimes(1);
+  });
+
+  it('calls onShow when visible again and on a pageshow from the back/forward cache, not on a first pageshow', () => {
+    const shown = vi.fn();
+    stop = onPageHide(() => {}, shown);
+    setVisibility('visible');
+    expect(shown).toHaveBeenCalledTimes(1);
+    dispatchEvent(Object.assign(new Event('pageshow'), { persisted: false }));
+    expect(shown).toHaveBeenCalledTimes(1);
+    dispatchEvent(Object.assign(new Event('pageshow'), { persisted: true }));
+    expect(shown).toHaveBeenCalledTimes(2);
   });
 
   it('stops listening after cleanup', () => {

@@ -6,10 +6,11 @@ describe('resolveOptions', () => {
     const bad = vi.fn();
     expect(resolveOptions(undefined, bad)).toMatchObject({
       flushInterval: 1000,
-      maxQueue: 1000,
+      maxQueue: Infinity,
+      maxQueueBytes: 5 * 1024 * 1024,
       maxAge: 7 * 24 * 3600 * 1000,
       sessionTimeout: 30 * 60 * 1000,
-      maxBatchBytes: 65536,
+      maxBatchBytes: 524288,
       storage: 'cookie',
     });
     expect(bad).not.toHaveBeenCalled();
@@ -25,8 +26,8 @@ describe('resolveOptions', () => {
     expect(bad.mock.calls.map(([k]) => k).sort()).toEqual(['maxQueue', 'sessionTimeout']);
   });
 
-  it('never lets a batch exceed the 64 KiB keepalive cap', () => {
-    expect(resolveOptions({ maxBatchBytes: 1e6 }, () => {}).maxBatchBytes).toBe(65536);
+  it('takes a visible-page batch size above the 64 KiB keepalive quota (hidden pages stay within it: see courier)', () => {
+    expect(resolveOptions({ maxBatchBytes: 1e6 }, () => {}).maxBatchBytes).toBe(1e6);
     expect(resolveOptions({ maxBatchBytes: 5000 }, () => {}).maxBatchBytes).toBe(5000);
   });
 

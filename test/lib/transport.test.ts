@@ -7,23 +7,29 @@ const URL_ = 'https://fp.example.com/events/track/bulk';
 describe('post', () => {
   it('POSTs JSON with keepalive and credentials', async () => {
     const net = fakeFetch([200]);
-    const result = await post(URL_, '{"events":[]}', net.fetch);
-    expect(result).toEqual({ status: 200, retryAfter: 0 });
+    const result = await post(URL_, '{"events":[]}', true, net.fetch);
+    expect(result).toEqual({ status: 200, retryAfter: 0, text: '{"status":"success"}' });
     const { url, init } = net.requests[0];
     expect(url).toBe(URL_);
     expect(init).toMatchObject({ method: 'POST', body: '{"events":[]}', keepalive: true, credentials: 'include' });
     expect(new Headers(init.headers).get('Content-Type')).toBe('application/json');
   });
 
+  it('sends without keepalive when asked (a visible page: no 64 KiB quota)', async () => {
+    const net = fakeFetch([200]);
+    await post(URL_, '{}', false, net.fetch);
+    expect(net.requests[0].init.keepalive).toBe(false);
+  });
+
   it('reports the status and Retry-After', async () => {
     const net = fakeFetch([{ status: 503, retryAfter: '7' }]);
-    expect(await post(URL_, '{}', net.fetch)).toEqual({ status: 503, retryAfter: 7000 });
+    expect(await post(URL_, '{}', true, net.fetch)).toMatchObject({ status: 503, retryAfter: 7000 });
   });
 
   it('reads the response body (Chromium holds keepalive quota until it is read)', async () => {
     const text = vi.fn(async () => '{"status":"success"}');
     const fetchImpl = (async () => ({ status: 200, headers: new Headers(), text })) as unknown as typeof fetch;
-    expect(await post(URL_, '{}', fetchImpl)).toEqual({ status: 200, retryAfter: 0 });
+    expect(await post(URL_, '{}', true, fetchImpl)).toEqual({ status: 200, retryAfter: 0, text: '{"status":"success"}' });
     expect(text).toHaveBeenCalledTimes(1);
   });
 
@@ -32,12 +38,12 @@ describe('post', () => {
     try {
       const net = fakeFetch([new Promise<never>(() => {})]);
       let result: unknown;
-      const sending = post(URL_, '{}', net.fetch).then((r) => (result = r));
+      const sending = post(URL_, '{}', true, net.fetch).then((r) => (result = r));
       await vi.advanceTimersByTimeAsync(REQUEST_TIMEOUT_MS - 1);
       expect(result).toBeUndefined();
       await vi.advanceTimersByTimeAsync(1);
       await sending;
-      expect(result).toEqual({ status: 0, retryAfter: 0 });
+      expect(result).toEqual({ status: 0, retryAfter: 0, text: '' });
       expect((net.requests[0].init.signal as AbortSignal).aborted).toBe(true);
     } finally {
       vi.useRealTimers();
@@ -46,11 +52,11 @@ describe('post', () => {
 
   it('turns a network error into status 0 without throwing', async () => {
     const net = fakeFetch(['network-error']);
-    expect(await post(URL_, '{}', net.fetch)).toEqual({ status: 0, retryAfter: 0 });
+    expect(await post(URL_, '{}', true, net.fetch)).toEqual({ status: 0, retryAfter: 0, text: '' });
     const throwsSync = (() => {
       throw new Error('sync');
     }) as unknown as typeof fetch;
-    expect(await post(URL_, '{}', throwsSync)).toEqual({ status: 0, retryAfter: 0 });
+    expect(await post(URL_, '{}', true, throwsSync)).toEqual({ status: 0, retryAfter: 0, text: '' });
   });
 });
 

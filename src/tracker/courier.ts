@@ -1,0 +1,229 @@
+/**
+ * The courier: delivery of the queue to the collector, as one unit —
+ * schedule (a timer after each event, at load, back online, after a backoff),
+ * send (batches of this tab's events from memory, and other tabs' orphaned
+ * events from a sweep of the store under the origin-wide flush lock), and one
+ * handler per kind of answer (delivered, retry later, refused).
+ *
+ * While the page is visible, requests go without `keepalive` (whose 64 KiB
+ * in-flight quota would cap throughput) in bodies up to `maxBatchBytes`, up to
+ * `MAX_IN_FLIGHT` at once; while it is hidden, one keepalive request at a
+ * time within 64 KiB, so that it outlives the page. Requests may complete out
+ * of order; each event's `created_at` orders them. The page-hide handover is
+ * in handover.ts.
+ */
+import { backoff } from '../lib/backoff';
+import { batchBody, KEEPALIVE_LIMIT, splitBatches, utf8Length } from '../lib/batch';
+import { keyTab, keyTime } from '../lib/eventKey';
+import { liveTabs, withFlushLock } from '../lib/locks';
+import { warn } from '../lib/log';
+import { parseJson } from '../lib/parseJson';
+import type { QueueRecord } from '../lib/queue';
+import type { Reachability } from '../lib/reachability';
+import { post, type SendResult } from '../lib/transport';
+import type { Outbox } from './outbox';
+import { isObject } from './recorder';
+
+/**
+ * Requests in flight at once while visible. Three: enough to keep a 1 MiB/s
+ * stream moving over a 300 ms round trip, few enough to leave the browser's
+ * six connections per host to the page.
+ */
+export const MAX_IN_FLIGHT = 3;
+
+/**
+ * Other tabs' events are looked for (a read of the whole store) at load, then
+ * at most this often while none are known to be waiting: a full read of a
+ * large queue is tens of ms of main thread.
+ */
+export const SWEEP_MS = 10000;
+
+/**
+ * Without Web Locks or heartbeats (no localStorage either), a live tab cannot
+ * be told from a closed one: another tab's events are taken once this old.
+ */
+export const ORPHAN_AGE_MS = 600000;
+
+export interface CourierDependencies {
+  outbox: Outbox;
+  reach: Reachability;
+  tabId: string;
+  /** The bulk endpoint ('' before load and after destroy()). */
+  endpoint(): string;
+  maxBatchBytes(): number;
+  flushInterval(): number;
+  fetch?: typeof fetch;
+  report(name: string, detail?: unknown): void;
+}
+
+const keysOf = (records: QueueRecord[]) => records.map(([key]) => key);
+const hidden = () => document.visibilityState === 'hidden';
+
+/** Creates the courier of one tab. */
+export function createCourier({ outbox, reach, tabId, endpoint, maxBatchBytes, flushInterval, fetch: fetchImpl, report }: CourierDependencies) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let retryAt = 0;
+  let attempt = 0;
+  let flushing: Promise<void> | undefined;
+  let next: Promise<void> | undefined;
+  let lastSweep = 0;
+  /** Set by a failed request: the workers of send() start no more requests. */
+  let halted = false;
+  /** Keys in a request now, and whether that request is keepalive (it may outlive the page). */
+  const inflight = new Map<string, boolean>();
+  let keepaliveBytes = 0;
+
+  function schedule(delay: number): void {
+    if (!timer && endpoint()) timer = setTimeout(flush, Math.max(delay, retryAt - Date.now()));
+  }
+
+  /** Sends what is queued; `sweep` (an explicit flush()) also looks for other tabs' events at once. */
+  function flush(sweepNow?: boolean): Promise<void> {
+    if (sweepNow === true) lastSweep = 0;
+    clearTimeout(timer);
+    timer = undefined;
+    // Asked while flushing: what is queued now goes in one more round, after this one.
+    if (flushing) return (next ||= flushing.then(() => ((next = undefined), flush())));
+    return (flushing = (async () => {
+      await outbox.written();
+      await round();
+    })()
+      .catch((error) => warn('flush failed', error))
+      .finally(() => (flushing = undefined)));
+  }
+
+  /** One round: other tabs' orphaned events when it is time to look, then this tab's own. */
+  async function round(): Promise<void> {
+    if (!endpoint()) return;
+    if (!lastSweep || Date.now() - lastSweep >= SWEEP_MS || Date.now() < lastSweep) {
+      // Another tab flushing holds the lock: it sends the orphans; we look again next round.
+      if (!(await withFlushLock(sweep))) schedule(flushInterval());
+    }
+    if (!(await send(outbox.unsent(false, (key) => inflight.has(key))))) return;
+    const due = outbox.nextHandedDue();
+    if (due) schedule(due - Date.now());
+  }
+
+  /** Sends other tabs' events that are nobody's now; runs under the flush lock. */
+  async function sweep(): Promise<void> {
+    lastSweep = Date.now();
+    const { others, due } = await outbox.sweep();
+    const live = await liveTabs();
+    const now = Date.now();
+    const orphans = others.filter(([key]) => !inflight.has(key) && (live ? !live.has(keyTab(key)) : Math.abs(now - keyTime(key)) > ORPHAN_AGE_MS));
+    // Events of live tabs, or waiting out a handover's grace: look again soon.
+    if (orphans.length < others.length || due) lastSweep = 0;
+    if (due) schedule(due - now);
+    else if (orphans.length < others.length) schedule(SWEEP_MS);
+    await send(orphans);
+  }
+
+  /**
+   * Sends records in batches, up to MAX_IN_FLIGHT at once (one keepalive
+   * request within 64 KiB while hidden); false once one needs a retry.
+   */
+  async function send(records: QueueRecord[]): Promise<boolean> {
+    const keepalive = hidden();
+    const limit = keepalive ? Math.min(maxBatchBytes(), KEEPALIVE_LIMIT - keepaliveBytes) : maxBatchBytes();
+    const batches = splitBatches(records, limit);
+    let next = 0;
+    halted = false;
+    const worker = async () => {
+      while (!halted && next < batches.length && endpoint()) await deliver(batches[next++], keepalive);
+    };
+    await Promise.all(Array.from({ length: Math.min(keepalive ? 1 : MAX_IN_FLIGHT, batches.length) }, worker));
+    return !halted;
+  }
+
+  /** Sends one batch and hands its answer to the handler for its status. */
+  async function deliver(planned: QueueRecord[], keepalive: boolean): Promise<boolean> {
+    // Events handed over or acknowledged while earlier batches were out are skipped.
+    const batch = planned.filter(([key]) => !inflight.has(key) && (keyTab(key) !== tabId || outbox.waiting(key)));
+    if (!batch[0]) return true;
+    const body = await validBody(batch);
+    if (!body) return true;
+    const bytes = keepalive ? utf8Length(body) : 0;
+    if (bytes > KEEPALIVE_LIMIT - keepaliveBytes) return true; // the next round, once the quota frees up
+    const keys = keysOf(batch);
+    keys.forEach((key) => inflight.set(key, keepalive));
+    keepaliveBytes += bytes;
+    const result = await post(endpoint(), body, keepalive, fetchImpl);
+    keys.forEach((key) => inflight.delete(key));
+    keepaliveBytes -= bytes;
+    const { status } = result;
+    return (status > 199 && status < 300 ? delivered : status > 499 || !status || status == 408 || status == 429 ? retry : refused)(batch, result);
+  }
+
+  /** 2xx: the collector has the events. Deleted now (marked, if the page is hidden and may die before the delete commits). */
+  function delivered(batch: QueueRecord[], { status, text }: SendResult): boolean {
+    reach.ok();
+    attempt = retryAt = 0;
+    const keys = keysOf(batch);
+    hidden() ? outbox.handOver(keys, true) : outbox.forget(keys);
+    const answer = parseJson(text);
+    const rejected = isObject(answer) && typeof answer.rejected === 'number' ? answer.rejected : 0;
+    if (rejected) warn('the collector rejected ' + rejected + ' of ' + batch.length + ' events', answer.rejections || '');
+    report('sent', { status, count: batch.length, ...(rejected && { rejected, rejections: answer!.rejections }) });
+    return true;
+  }
+
+  /** 5xx, 408, 429 or no answer: kept (within the caps), and retried after a jittered backoff (or Retry-After). */
+  async function retry(batch: QueueRecord[], { status, retryAfter }: SendResult): Promise<boolean> {
+    halted = true;
+    reach.fail();
+    await outbox.cap();
+    const delay = Math.max(backoff(attempt++), retryAfter);
+    retryAt = Date.now() + delay;
+    report('failed', { status, count: batch.length, retryIn: delay });
+    // A timer set by track() meanwhile must not cut the backoff short.
+    clearTimeout(timer);
+    timer = undefined;
+    schedule(delay);
+    return false;
+  }
+
+  /** Any other 4xx: the collector will never take this batch; keeping it would block the queue forever. */
+  function refused(batch: QueueRecord[], { status }: SendResult): boolean {
+    warn('HTTP ' + status + ': ' + batch.length + ' events dropped');
+    outbox.forget(keysOf(batch));
+    report('dropped', { status, count: batch.length, reason: 'refused' });
+    return true;
+  }
+
+  /**
+   * The batch's body, checked to parse: a page that replaced JSON.stringify
+   * with something broken (old libraries did) makes events that are not
+   * JSON. Those are dropped (when JSON.parse itself can be trusted) and taken
+   * out of `batch`.
+   */
+  async function validBody(batch: QueueRecord[]): Promise<string> {
+    const body = batchBody(batch, new Date().toISOString());
+    if (isObject(parseJson(body)) || !isObject(parseJson('{}'))) return body;
+    const bad = batch.filter(([, json]) => !isObject(parseJson(json)));
+    warn(bad.length + ' events dropped: not valid JSON (JSON.stringify replaced?)');
+    await outbox.forget(keysOf(bad));
+    batch.splice(0, batch.length, ...batch.filter((record) => !bad.includes(record)));
+    return batch[0] ? batchBody(batch, new Date().toISOString()) : '';
+  }
+
+  return {
+    schedule,
+    flush,
+    /** Back online: retry at once, without waiting out the backoff. */
+    online(): void {
+      retryAt = attempt = 0;
+      clearTimeout(timer);
+      timer = undefined;
+      flush();
+    },
+    /** Keys now in a keepalive request (it may outlive the page), and those requests' bytes. */
+    keepalive: () => ({ keys: [...inflight].filter(([, keepalive]) => keepalive).map(([key]) => key), bytes: keepaliveBytes }),
+    stop(): void {
+      clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}
+
+/** The courier of one tracker. */
+export type Courier = ReturnType<typeof createCourier>;

@@ -1,0 +1,89 @@
+/**
+ * The page-hide handover: when the page is, or may be, going away, this
+ * tab's unacknowledged events are handed to `sendBeacon`, which the browser
+ * delivers after the page is gone (64 KiB in flight per page, shared with
+ * keepalive requests). No receipt, no delete: the events are deleted only
+ * when the collector was demonstrably reachable (reachability.ts: a 2xx in
+ * the last 30 s and no failure since); otherwise they are handed over *and
+ * kept*, marked, and sent again with the same `event_id` once the grace
+ * period is over (outbox.ts). Events not yet stored are spilled to
+ * localStorage, whose writes are synchronous.
+ *
+ * It runs at every hide signal (onPageHide.ts), and for every event recorded
+ * while one is being dispatched (the page's own `visibilitychange` or
+ * `pagehide` listener), in a microtask: before the page can be torn down.
+ */
+import { batchBody, KEEPALIVE_LIMIT, splitBatches, utf8Length } from '../lib/batch';
+import type { Reachability } from '../lib/reachability';
+import type { Courier } from './courier';
+import type { Outbox } from './outbox';
+
+export interface HandoverDependencies {
+  outbox: Outbox;
+  courier: Courier;
+  reach: Reachability;
+  endpoint(): string;
+  maxBatchBytes(): number;
+  sendBeacon(url: string, body: string): boolean;
+  report(name: string, detail?: unknown): void;
+}
+
+/** Creates the handover of one tab. */
+export function createHandover({ outbox, courier, reach, endpoint, maxBatchBytes, sendBeacon, report }: HandoverDependencies) {
+  /** A hide signal is being dispatched (until the next task). */
+  let hiding = false;
+  let queued = false;
+
+  function handOver(): void {
+    queued = false;
+    if (!endpoint()) return;
+    const proven = reach.proven();
+    const keepalive = courier.keepalive();
+    // A keepalive request may outlive the page, and its answer with it: its
+    // events wait out the grace period on the next page instead of going again at once.
+    outbox.handOver(keepalive.keys.filter(outbox.waiting), false);
+    const inKeepalive = new Set(keepalive.keys);
+    let budget = KEEPALIVE_LIMIT - keepalive.bytes;
+    // Events in a plain (visible-time) request are included: unload cancels it.
+    for (const batch of splitBatches(outbox.unsent(true, (key) => inKeepalive.has(key)), Math.min(maxBatchBytes(), budget))) {
+      const body = batchBody(batch, new Date().toISOString());
+      const bytes = utf8Length(body);
+      if (bytes > budget || !sendBeacon(endpoint(), body)) {
+        report('failed', { beacon: 1, count: batch.length });
+        break;
+      }
+      budget -= bytes;
+      outbox.handOver(
+        batch.map(([key]) => key),
+        proven,
+      );
+      report('sent', { beacon: 1, count: batch.length, ...(!proven && { kept: 1 }) });
+    }
+    outbox.rescue();
+  }
+
+  return {
+    /** A hide signal: hand everything over now. */
+    hide(): void {
+      hiding = true;
+      setTimeout(() => (hiding = false), 0);
+      handOver();
+    },
+    /** The page is visible again. */
+    show(): void {
+      hiding = false;
+    },
+    /**
+     * An event was added: during a hide signal it is handed over before the
+     * page can go; in a hidden page it is sent at once (a keepalive request,
+     * whose answer a living page still reads); otherwise after `flushInterval`.
+     */
+    added(flushInterval: number): void {
+      if (hiding) {
+        if (!queued) queueMicrotask(handOver);
+        queued = true;
+      } else if (document.visibilityState === 'hidden') courier.flush();
+      else courier.schedule(flushInterval);
+    },
+  };
+}

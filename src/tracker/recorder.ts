@@ -1,0 +1,144 @@
+/**
+ * The recorder: turns one recording call (`track`, `page`, `identify`,
+ * `group`, `alias`) into an event at its call site — the name cleaned, the
+ * properties repaired and copied, the page and time of the call, the IDs —
+ * and passes it through the source middlewares. What comes out is handed to
+ * `keep` (the outbox) with the call's callback. Nothing here stores or sends.
+ */
+import { captureContext, pageSnapshot } from '../lib/context';
+import type { Identity } from '../lib/identity';
+import { warn } from '../lib/log';
+import { randomId } from '../lib/randomId';
+import { cleanProperties } from '../lib/toJson';
+import type { CallSite, FirstpartyEvent, Properties, SourceMiddleware } from '../types';
+import { VERSION } from '../version';
+
+/** Names of the events the API methods record (Firstparty's Title Case "Object Action" style). */
+export const EVENT_NAMES = {
+  page: 'Page Viewed',
+  identify: 'Profile Identified',
+  group: 'Group Identified',
+  alias: 'Profile Aliased',
+};
+
+/** What the recorder needs from the tracker. */
+export interface RecorderContext {
+  identity(): Identity;
+  writeKey(): string;
+  middlewares: SourceMiddleware[];
+  /** Takes a finished event (and the call's callback). */
+  keep(event: FirstpartyEvent, callback: unknown): void;
+  /** A library event for `on()` listeners. */
+  report(name: string, detail?: unknown): void;
+}
+
+/** Whether `value` is a plain (non-array) object. */
+export const isObject = (value: unknown): value is Properties => !!value && typeof value === 'object' && !Array.isArray(value);
+
+/**
+ * Creates the recorder; `call(method, args, site)` records one call of a
+ * recording method (the arguments as the page passed them).
+ */
+export function createRecorder(tracker: RecorderContext) {
+  /** Builds an event at its call site and passes it through the source middlewares. */
+  function record(name: unknown, properties: unknown, site: CallSite, callback?: unknown): void {
+    // Control characters (C0 and C1) are removed and names capped at 200 characters.
+    const clean = typeof name === 'string' && name.replace(/[\0-\x1f\x7f-\x9f]/g, '').trim().slice(0, 200);
+    if (!clean) return warn('event without a name dropped:', name);
+    const time = site.time || Date.now();
+    const identity = tracker.identity();
+    // The session first: it is what re-reads storage, so a reset() in another
+    // tab gives this event the new profile together with the new session.
+    const session_id = identity.sessionId(time);
+    runMiddlewares(
+      {
+        event_id: randomId('EV'),
+        name: clean,
+        write_key: tracker.writeKey(),
+        profile_id: identity.profileId(),
+        session_id,
+        properties: cleanProperties(properties),
+        context: captureContext(VERSION, site.page),
+        created_at: new Date(time).toISOString(),
+      },
+      0,
+      callback,
+    );
+  }
+
+  function runMiddlewares(event: FirstpartyEvent, index: number, callback: unknown): void {
+    const middleware = tracker.middlewares[index];
+    if (!middleware) return tracker.keep(event, callback);
+    let called = 0;
+    try {
+      // Segment-style middlewares read `payload.obj`; non-enumerable, so not sent.
+      Object.defineProperty(event, 'obj', { value: event, configurable: true });
+      middleware({
+        payload: event as FirstpartyEvent & { obj: FirstpartyEvent },
+        next: (result) => {
+          if (!called++) isObject(result) ? runMiddlewares(result as FirstpartyEvent, index + 1, callback) : tracker.report('dropped', { reason: 'middleware' });
+        },
+      });
+    } catch (error) {
+      // A middleware that throws may have been about to strip PII: drop rather than leak.
+      called++;
+      warn('middleware threw; event dropped', error);
+    }
+  }
+
+  function setProfile(id: unknown): void {
+    // Capped: a huge ID would make every later event too large to send.
+    if (typeof id === 'string' && id.trim() && id.length < 200) tracker.identity().setProfileId(id.trim());
+    else if (id != null) warn('bad profile ID:', id);
+  }
+
+  /** page(category?, name?, properties?, options?, callback?): leading strings, then objects, then a function. */
+  function page(args: unknown[], site: CallSite): void {
+    const names = args.slice(0, 2).filter((arg) => typeof arg === 'string') as string[];
+    if (args.some((arg, i) => arg != null && !isObject(arg) && typeof arg !== 'function' && !(i < 2 && typeof arg === 'string')))
+      warn('page(): arguments ignored:', args);
+    const { url, title, referrer } = site.page || pageSnapshot();
+    const { pathname, search } = new URL(url, location.href);
+    record(
+      EVENT_NAMES.page,
+      {
+        url,
+        path: pathname,
+        search,
+        title,
+        referrer,
+        ...(names[1] && { category: names[0] }),
+        ...(names[0] && { name: names.pop() }),
+        ...cleanProperties(args.filter(isObject)[0]),
+      },
+      site,
+      args.filter((arg) => typeof arg === 'function')[0],
+    );
+  }
+
+  return {
+    setProfile,
+    /** Records one call of `track`, `identify`, `group`, `alias`, `page` or `pageview`. */
+    call(method: string, args: any[], site: CallSite): void {
+      const [first, second, , fourth] = args;
+      const newId = typeof first === 'string' && first ? first : 0;
+      if (method === 'track') return record(first, second, site, fourth);
+      if (method === 'identify') {
+        // identify(traits) or identify(profileId, traits, options, callback)
+        if (isObject(first)) return record(EVENT_NAMES.identify, first, site, args[2]);
+        setProfile(first);
+        return record(EVENT_NAMES.identify, second, site, fourth);
+      }
+      if (method === 'group') return newId ? record(EVENT_NAMES.group, { group_id: first, ...cleanProperties(second) }, site, fourth) : warn('group() needs an ID');
+      if (method === 'alias') {
+        if (!newId) return warn('alias() needs an ID');
+        record(EVENT_NAMES.alias, { previous_id: typeof second === 'string' ? second : tracker.identity().profileId(), new_id: first }, site, fourth);
+        return setProfile(first);
+      }
+      page(args, site);
+    },
+  };
+}
+
+/** The recorder of one tracker. */
+export type Recorder = ReturnType<typeof createRecorder>;

@@ -1,0 +1,107 @@
+/**
+ * The public types: the event as sent, the API (the same on
+ * `window.firstparty` and from `createFirstparty()`), middlewares, and the
+ * dependencies tests swap.
+ */
+import type { EventContext, PageSnapshot } from './lib/context';
+import type { Handler } from './lib/emitter';
+import type { FirstpartyOptions } from './lib/options';
+import type { EventStore } from './lib/queue';
+import type { Elements, PerElement } from './lib/bindElements';
+
+/** An event as it is sent to `/events/track/bulk` (plus `sent_at`, added as it leaves). */
+export interface FirstpartyEvent {
+  /** Unique per event (`EV` + 30 base-62 characters), so a collector can drop re-sends. */
+  event_id: string;
+  name: string;
+  write_key: string;
+  profile_id: string;
+  session_id: string;
+  properties: Record<string, unknown>;
+  context: EventContext;
+  /** When the call was made, ISO 8601, by the client's clock. */
+  created_at: string;
+}
+
+/** When and where a call was made, for calls replayed from the snippet's queue. */
+export interface CallSite {
+  /** ms since the epoch when the call was made. */
+  time?: number;
+  page?: PageSnapshot;
+}
+
+/** The test seams: everything with side effects beyond the page, swappable. */
+export interface Dependencies {
+  queue?: EventStore;
+  fetch?: typeof fetch;
+  sendBeacon?: (url: string, body: string) => boolean;
+}
+
+/** Properties or traits: a plain object of JSON-able values. */
+export type Properties = Record<string, unknown>;
+
+/**
+ * A source middleware sees each event before it is queued and calls `next`
+ * with it (changed or not) to let it through; not calling `next`, or calling
+ * it with `null`, drops the event. `payload.obj` is the event too, so
+ * middlewares written for Segment's analytics.js work unchanged.
+ */
+export type SourceMiddleware = (context: { payload: FirstpartyEvent & { obj: FirstpartyEvent }; next: (event: FirstpartyEvent | null) => void }) => void;
+
+/** The public API, the same on `window.firstparty` and from `createFirstparty()`. */
+export interface Firstparty {
+  /** Starts tracking: `host` is the collection Domain (`fp.example.com`), or an origin with a scheme. */
+  load(writeKey: string, host: string, options?: FirstpartyOptions): void;
+  /** Records an event; `callback` runs once it is stored. */
+  track(name: string, properties?: Properties, options?: unknown, callback?: () => void): void;
+  /** Records `Page Viewed` with the page fields: `page()`, `page(name)`, `page(category, name, properties)`. */
+  page(...args: unknown[]): void;
+  /** The same as `page()` (Firstparty's older name). */
+  pageview(...args: unknown[]): void;
+  /** Sets (or keeps) the profile ID and records `Profile Identified` with the traits. */
+  identify(profileId?: string | Properties, traits?: Properties, options?: unknown, callback?: () => void): void;
+  /** Records `Group Identified` with `group_id` and the traits. */
+  group(groupId: string, traits?: Properties, options?: unknown, callback?: () => void): void;
+  /** Records `Profile Aliased` (`previous_id` → `new_id`) and continues as `newId`. */
+  alias(newId: string, previousId?: string, options?: unknown, callback?: () => void): void;
+  /** Replaces the profile ID without recording anything. */
+  setAnonymousId(id?: string): string | undefined;
+  /** New profile and session IDs (e.g. at log-out); queued events are kept. */
+  reset(): void;
+  /** Runs `callback` once the library is loaded. */
+  ready(callback: () => void): void;
+  /** Sends whatever is queued now; resolves when this attempt is over. */
+  flush(): Promise<void>;
+  getProfileId(): string | undefined;
+  /** The current session ID; reading it is not activity (it does not extend the session). */
+  getSessionId(): string | undefined;
+  /** Console logging of every event and decision (`debug(false)` stops it). */
+  debug(on?: boolean): void;
+  /** Listens to the library's own events: `track`, `sent`, `failed`, `dropped`, `ready`. */
+  on(name: string, handler: Handler): void;
+  once(name: string, handler: Handler): void;
+  off(name: string, handler?: Handler): void;
+  /** Adds a function that may change or drop each event before it is queued (e.g. to strip PII). */
+  addSourceMiddleware(middleware: SourceMiddleware): void;
+  /** Accepted for compatibility; there are no integrations to apply it to. */
+  addIntegrationMiddleware(middleware: unknown): void;
+  /** Accepted for compatibility; there are no destinations to apply it to. */
+  addDestinationMiddleware(integration: unknown, middleware?: unknown): void;
+  /** Tracks clicks on links or other elements. */
+  trackLink(elements: Elements, name: PerElement<string>, properties?: PerElement<Properties>): void;
+  trackClick(elements: Elements, name: PerElement<string>, properties?: PerElement<Properties>): void;
+  /** Tracks form submissions. */
+  trackForm(forms: Elements, name: PerElement<string>, properties?: PerElement<Properties>): void;
+  trackSubmit(forms: Elements, name: PerElement<string>, properties?: PerElement<Properties>): void;
+  /** Gives (`true`) or refuses (`false`) consent when loaded with `consent: 'pending'`. */
+  consent(granted: boolean): void;
+  /** Stops all tracking for this visitor, across visits, and empties the queue. */
+  optOut(): void;
+  /** Undoes `optOut()`. */
+  optIn(): void;
+  /** Stops timers and listeners and restores patched history methods. Queued events stay queued. */
+  destroy(): void;
+  /** Replays a call made before this library loaded, with its own time and page. @internal */
+  _replay(method: string, args: unknown[], site: CallSite): void;
+}
+
