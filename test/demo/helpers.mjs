@@ -81,3 +81,14 @@ export function until(collector, predicate, what = 'condition', timeoutMs = 10_0
     });
   });
 }
+
+/**
+ * The JSON text of a valid event (see ev()) whose properties nest `levels`
+ * objects deep, `{"a":{"a":…1}}`, so the event itself is `levels + 1` deep.
+ * Built as text: JSON.stringify itself overflows at a few thousand levels.
+ */
+export function deepEventJson(levels, overrides = {}) {
+  const { properties: _p, ...event } = ev(overrides);
+  const base = JSON.stringify(event);
+  return `${base.slice(0, -1)},"properties":${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}}`;
+}
