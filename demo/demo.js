@@ -6,7 +6,12 @@
 
   var COLLECTOR = document.body.dataset.collector;
   var PAGE_ORIGIN = document.body.dataset.pageOrigin;
+  var WRITE_KEY = document.body.dataset.writeKey;
   var MAX_ENTRIES = 300;
+  // A name of 3,000 characters filled screens: titles are cut (the JSON below
+  // each entry keeps everything), and so is the status line.
+  var TITLE_CHARS = 120;
+  var STATUS_CHARS = 300;
   var QUEUE_DB = 'firstparty-js';
   var QUEUE_STORE = 'events';
 
@@ -31,7 +36,18 @@
   }
 
   function status(text) {
-    $('status').textContent = text;
+    $('status').textContent = cut(text, STATUS_CHARS);
+  }
+
+  /** `text` cut to `max` characters, marked with … when cut. */
+  function cut(text, max) {
+    text = String(text);
+    return text.length > max ? text.slice(0, max) + '…' : text;
+  }
+
+  /** "1 event", "2 events". */
+  function plural(n, noun) {
+    return n + ' ' + noun + (n === 1 ? '' : 's');
   }
 
   function onClick(id, fn) {
@@ -42,18 +58,25 @@
     e.preventDefault();
     var props = parseProps();
     if (props === undefined) return;
-    call('track', $('track-name').value, props);
-    status('track(' + JSON.stringify($('track-name').value) + ')');
+    var name = $('track-name').value;
+    call('track', name, props);
+    status('track(' + cut(JSON.stringify(name), TITLE_CHARS) + ')' + nameless(name));
   });
 
   onClick('btn-track-burst', function () {
     var props = parseProps();
     if (props === undefined) return;
+    var name = $('track-name').value;
     for (var i = 1; i <= 20; i++) {
-      call('track', $('track-name').value, Object.assign({}, props, { burst_index: i }));
+      call('track', name, Object.assign({}, props, { burst_index: i }));
     }
-    status('track() ×20');
+    status('track() ×20' + nameless(name));
   });
+
+  /** What the status adds for a name the library will drop (it trims names and drops empty ones). */
+  function nameless(name) {
+    return name.trim() ? '' : ' — nothing sent: the library drops an event without a name (its warning is in the console)';
+  }
 
   function parseProps() {
     var text = $('track-props').value.trim();
@@ -77,8 +100,11 @@
   }
   onClick('btn-spa-pricing', function () { go('/spa/pricing'); });
   onClick('btn-spa-docs', function () { go('/spa/docs'); });
-  onClick('btn-spa-back', function () { history.back(); });
-  window.addEventListener('popstate', showPath);
+  onClick('btn-spa-back', function () { status('history.back()…'); history.back(); });
+  window.addEventListener('popstate', function () {
+    showPath();
+    status('popstate → ' + location.pathname + location.search);
+  });
   function showPath() { $('current-path').textContent = location.pathname + location.search; }
 
   $('identify-form').addEventListener('submit', function (e) {
@@ -119,11 +145,29 @@
     return type + (n !== undefined ? ' ' + n + ' event' + (n === 1 ? '' : 's') : '') +
       (st ? ' (' + (st.message || st) + ')' : '') + ' at ' + new Date().toLocaleTimeString();
   }
+  /**
+   * What the collector's answer said it rejected, as the library reports it in
+   * its `sent` detail: `rejections` ([{index, event_id, reason, message}], as
+   * the collector answers) or at least a `rejected` count. A library that does
+   * not report it leaves both out, and the card then shows plain `sent`.
+   */
+  function rejectionsOf(info) {
+    var list = info && Array.isArray(info.rejections) ? info.rejections : [];
+    var n = info && typeof info.rejected === 'number' ? info.rejected : list.length;
+    var reasons = [];
+    list.forEach(function (r) { if (r && r.reason && reasons.indexOf(String(r.reason)) < 0) reasons.push(String(r.reason)); });
+    return { count: n, reasons: reasons };
+  }
   ['sent', 'failed', 'dropped'].forEach(function (type) {
     call('on', type, function (info) {
       try {
-        $('last-flush').textContent = describeLibraryEvent(type, info);
-        $('last-flush').dataset.result = type;
+        var text = describeLibraryEvent(type, info);
+        var rejected = type === 'sent' ? rejectionsOf(info) : { count: 0, reasons: [] };
+        if (rejected.count > 0) {
+          text += ' — ' + rejected.count + ' rejected by the collector' + (rejected.reasons.length ? ': ' + cut(rejected.reasons.join(', '), 200) : '');
+        }
+        $('last-flush').textContent = text;
+        $('last-flush').dataset.result = rejected.count > 0 ? 'rejected' : type;
         $('last-flush-json').textContent = type + ' ' + safeJson(info, 4000);
       } catch (err) { /* a display problem must not reach the library */ }
     });
@@ -179,19 +223,25 @@
 
   // ---- fault switch and clear --------------------------------------------------
 
+  /** POST to the demo API; rejects with the server's message on a non-2xx answer. */
   function post(path, body) {
     return fetch(COLLECTOR + path, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify(body || {}),
-    }).then(function (res) { return res.json(); });
+    }).then(function (res) {
+      return res.json().then(function (json) {
+        if (!res.ok) throw new Error((json && json.message) || 'HTTP ' + res.status);
+        return json;
+      });
+    });
   }
 
   $('fault-form').addEventListener('submit', function (e) {
     e.preventDefault();
     var spec = { mode: $('fault-mode').value, count: Number($('fault-count').value) || 1 };
     if ($('fault-retry').value !== '') spec.retryAfter = Number($('fault-retry').value);
-    post('/demo/fault', spec).then(function (r) { showFault(r.fault); status('fault switch set'); },
+    post('/demo/fault', spec).then(function (r) { showFault(r.fault); status('fault switch: ' + $('fault-state').textContent); },
       function (err) { status('could not set the fault switch: ' + err.message); });
   });
   onClick('btn-fault-off', function () {
@@ -218,6 +268,7 @@
   var pending = []; // arrivals while paused, oldest first
   var live = true;
   var counts = { events: 0, duplicates: 0, rejected: 0 };
+  var limits = null; // the collector's, from the snapshot
 
   onClick('btn-live', function () {
     live = !live;
@@ -253,9 +304,10 @@
   }
 
   function showCounts() {
-    $('count-events').textContent = counts.events;
-    $('count-duplicates').textContent = counts.duplicates;
-    $('count-rejected').textContent = counts.rejected;
+    $('count-events').textContent = plural(counts.events, 'event');
+    $('count-duplicates').textContent = plural(counts.duplicates, 'duplicate');
+    $('count-rejected').textContent = counts.rejected + ' rejected';
+    showKept();
   }
 
   function render() {
@@ -287,20 +339,30 @@
     } else if (item.kind === 'duplicate') {
       label = 'duplicate'; title = r.name; when = r.received_at; detail = 'already stored: ' + r.event_id;
     } else if (item.kind === 'rejected') {
-      label = 'rejected'; title = r.reason; when = r.received_at; detail = r.message + (r.index !== undefined ? ' (#' + r.index + ')' : '');
+      var what = r.item && typeof r.item === 'object' && typeof r.item.name === 'string' ? ' · ' + r.item.name : '';
+      label = 'rejected'; title = r.reason; when = r.received_at;
+      detail = r.message + (r.index !== undefined ? ' (#' + r.index + ')' : '') + what;
     } else {
       label = r.fault ? 'fault ' + r.fault : 'HTTP ' + r.status;
       title = r.method + ' ' + r.path; when = r.time;
-      detail = r.events + ' event' + (r.events === 1 ? '' : 's') + ', ' + r.bytes + ' bytes' + (r.status ? ' → ' + r.status : ' → no answer');
+      detail = plural(r.events, 'event') + ', ' + r.bytes + ' bytes' + (r.status ? ' → ' + r.status : ' → no answer') + carried(r);
     }
     summary.appendChild(el('span', 'badge badge--' + item.kind, label));
-    summary.appendChild(el('span', 'entry-name', title === undefined ? '(none)' : title));
+    summary.appendChild(el('span', 'entry-name', title === undefined ? '(none)' : cut(title, TITLE_CHARS)));
     summary.appendChild(el('time', 'entry-time', when ? new Date(when).toLocaleTimeString() : ''));
-    if (detail) summary.appendChild(el('span', 'entry-detail', detail));
+    if (detail) summary.appendChild(el('span', 'entry-detail', cut(detail, 2 * TITLE_CHARS)));
     details.appendChild(summary);
     details.appendChild(el('pre', 'entry-json', safeJson(r, 20000)));
     li.appendChild(details);
     return li;
+  }
+
+  /** A faulted request's log line: the names it carried (nothing of it was stored). */
+  function carried(r) {
+    if (!Array.isArray(r.carried) || !r.carried.length) return '';
+    var names = r.carried.map(function (c) { return c && typeof c.name === 'string' ? c.name : '?'; });
+    var more = r.events - names.length;
+    return ' · carried ' + names.join(', ') + (more > 0 ? ' and ' + more + ' more' : '');
   }
 
   function safeJson(value, max) {
@@ -314,6 +376,9 @@
     counts = { events: snap.counts.events, duplicates: snap.counts.duplicates, rejected: snap.counts.rejected };
     showCounts();
     showFault(snap.fault);
+    showKeyWarning(snap.write_keys);
+    limits = snap.limits || null;
+    showKept();
     var all = [];
     snap.events.forEach(function (r) { all.push({ kind: 'event', record: r }); });
     snap.duplicates.forEach(function (r) { all.push({ kind: 'duplicate', record: r }); });
@@ -330,6 +395,23 @@
       other.textContent = PAGE_ORIGIN === COLLECTOR ? 'same page on a second origin' : 'same page on the collector origin';
       other.hidden = false;
     }
+  }
+
+  /** A page loaded with a write key the collector does not accept: every event of it will be rejected. */
+  function showKeyWarning(keys) {
+    var note = $('key-warning');
+    note.hidden = !Array.isArray(keys) || keys.indexOf(WRITE_KEY) >= 0;
+    note.textContent = note.hidden ? '' : 'This collector does not accept the write key ' + JSON.stringify(cut(WRITE_KEY, 80)) +
+      ': every event is answered 200 but rejected (unknown_write_key). It accepts ' + keys.map(function (k) { return JSON.stringify(cut(k, 80)); }).join(', ') +
+      ' (FP_WRITE_KEYS when starting the demo).';
+  }
+
+  /** Once more arrived than the collector keeps (a ring buffer), say so: the oldest are gone. */
+  function showKept() {
+    var note = $('kept-note');
+    note.hidden = !limits || (counts.events <= limits.maxEvents && counts.rejected <= limits.maxRejected);
+    note.textContent = note.hidden ? '' : 'The collector keeps only the newest ' + limits.maxEvents.toLocaleString('en') + ' events and ' +
+      limits.maxRejected.toLocaleString('en') + ' rejected items; the counts include the older ones.';
   }
 
   $('cross-origin-note').textContent = PAGE_ORIGIN === COLLECTOR ? '(same origin)' : '(cross-origin: CORS preflight)';
