@@ -1,27 +1,18 @@
 // @vitest-environment node
 // The demo collector's contract: a faithful stand-in for Firstparty's
 // collection Domain (demo/README.md documents every behaviour tested here).
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import net from 'node:net';
 import http from 'node:http';
 import { createCollector, REJECT_REASONS } from '../../demo/collector.mjs';
-import { KEY, cleanupDirs, ev, post, raw, startCollector, tempDir, until } from './helpers.mjs';
+import { KEY, collectorsPerTest, distWith, ev, post, raw, tempDir, until } from './helpers.mjs';
 
 const PROFILE_RE = /^PR[0-9A-Za-z]{30}$/;
 const SESSION_RE = /^SE[0-9A-Za-z]{30}$/;
 
-let running = [];
-async function start(options) {
-  const c = await startCollector(options);
-  running.push(c);
-  return c;
-}
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((c) => c.close()));
-  cleanupDirs();
-});
+const { start, keep } = collectorsPerTest();
 
 describe('POST /events/track', () => {
   it('stores one event, answers 200 with counts, and leaves the event as sent', async () => {
@@ -343,7 +334,7 @@ describe('durable storage', () => {
 
     const second = createCollector({ dataDir: dir });
     const s2 = await second.listen(0);
-    running.push(s2);
+    keep(s2);
     expect(second.events().map((e) => e.event.event_id)).toEqual([a.event_id, b.event_id]);
     expect(second.rejected().map((x) => x.reason)).toEqual(['unknown_write_key']);
     const r = await post(s2.url, '/events/track/bulk', { events: [b, ev()] });
@@ -458,12 +449,6 @@ describe('fault switch', () => {
 });
 
 describe('script route', () => {
-  function distWith(files) {
-    const dir = tempDir('fp-dist-');
-    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
-    return dir;
-  }
-
   it('serves the built script and its map with the right types and CORS', async () => {
     const distDir = distWith({ 'firstparty.min.js': '/* lib */ window.x = 1;', 'firstparty.min.js.map': '{"version":3}' });
     const { url } = await start({ distDir });

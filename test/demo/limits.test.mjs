@@ -3,23 +3,14 @@
 // collector applies it): events nested deeper than maxEventDepth, bodies of a
 // million entries and script delays of days are refused or capped with a
 // reason, never answered 500, and never break what it serves afterwards.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createCollector } from '../../demo/collector.mjs';
 import { LIMITS, deeperThan, jsonCopy, keepable, toWire } from '../../demo/limits.mjs';
-import { cleanupDirs, deepEventJson, ev, post, startCollector, tempDir } from './helpers.mjs';
+import { collectorsPerTest, distWith, deepEventJson, ev, post, tempDir } from './helpers.mjs';
 
-const running = [];
-async function start(options) {
-  const c = await startCollector(options);
-  running.push(c);
-  return c;
-}
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((c) => c.close()));
-  cleanupDirs();
-});
+const { start } = collectorsPerTest();
 
 /** Every list the collector gives out, serialised as the demo server does. */
 function serialiseAll(collector) {
@@ -154,12 +145,6 @@ describe('size limits', () => {
 });
 
 describe('script delay cap', () => {
-  function distWith(files) {
-    const dir = tempDir('fp-dist-');
-    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
-    return dir;
-  }
-
   it('caps ?delay=999999999 at maxScriptDelayMs', async () => {
     const { url } = await start({ distDir: distWith({ 'firstparty.min.js': 'ok' }), maxScriptDelayMs: 300 });
     const t0 = Date.now();

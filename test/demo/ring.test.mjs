@@ -3,23 +3,14 @@
 // newest records within a count and a byte cap, a file that stays within
 // twice the cap, and a capped set of seen event_ids; then the same caps as
 // the collector applies them.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createCollector } from '../../demo/collector.mjs';
 import { createRing, createSeenIds } from '../../demo/ring.mjs';
-import { cleanupDirs, ev, post, startCollector, tempDir } from './helpers.mjs';
+import { collectorsPerTest, ev, post, tempDir } from './helpers.mjs';
 
-const running = [];
-async function start(options) {
-  const c = await startCollector(options);
-  running.push(c);
-  return c;
-}
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((c) => c.close()));
-  cleanupDirs();
-});
+const { start, keep } = collectorsPerTest();
 
 const lines = (file) => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
 
@@ -103,7 +94,7 @@ describe('the collector keeps a bounded amount', () => {
     const restarted = createCollector({ dataDir: dir, maxEvents: 5 });
     expect(restarted.events().map((r) => r.event.properties.i)).toEqual([7, 8, 9, 10, 11]);
     const s2 = await restarted.listen(0);
-    running.push(s2);
+    keep(s2);
     expect((await post(s2.url, '/events/track', sent[11])).json.duplicates).toBe(1);
   });
 

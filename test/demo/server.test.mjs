@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../../demo/collector.mjs';
 import { SNIPPET_PLACEHOLDER, startDemoServer } from '../../demo/server.mjs';
-import { cleanupDirs, deepEventJson, ev, post, tempDir } from './helpers.mjs';
+import { cleanupDirs, deepEventJson, ev, openStream, post, tempDir } from './helpers.mjs';
 
 const DIST_SCRIPT = path.join(REPO_ROOT, 'dist', 'firstparty.min.js');
 const DIST_SNIPPET = path.join(REPO_ROOT, 'dist', 'snippet.min.js');
@@ -140,46 +140,24 @@ describe('demo API', () => {
 
   it('GET /demo/stream sends a snapshot, then each new event', async () => {
     demo.collector.clear();
-    const controller = new AbortController();
     const origin = demo.secondUrl.replace(/\/$/, '');
-    const res = await fetch(`${base}/demo/stream`, { signal: controller.signal, headers: { Origin: origin } });
-    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
-    expect(res.headers.get('access-control-allow-origin')).toBe(origin);
-    const reader = res.body.getReader();
-    const decoder = new TextDecoder();
-    let text = '';
-    const readUntil = async (needle) => {
-      while (!text.includes(needle)) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`stream ended before ${needle}`);
-        text += decoder.decode(value, { stream: true });
-      }
-    };
-    await readUntil('event: snapshot');
+    const stream = await openStream(base, { Origin: origin });
+    expect(stream.res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(stream.res.headers.get('access-control-allow-origin')).toBe(origin);
+    await stream.readUntil('event: snapshot');
     const event = ev({ name: 'Streamed <b>live</b>' });
     await post(base, '/events/track', event);
-    await readUntil(event.event_id);
-    const block = text.split('\n\n').find((b) => b.includes(event.event_id));
+    await stream.readUntil(event.event_id);
+    const block = stream.text().split('\n\n').find((b) => b.includes(event.event_id));
     expect(block.startsWith('event: event\ndata: ')).toBe(true);
     expect(JSON.parse(block.split('data: ')[1]).event.name).toBe('Streamed <b>live</b>');
-    controller.abort();
+    stream.close();
   });
 
   it('snapshots and the stream survive anything posted: deep, huge and hostile bodies', async () => {
     demo.collector.clear();
-    const controller = new AbortController();
-    const res = await fetch(`${base}/demo/stream`, { signal: controller.signal });
-    const reader = res.body.getReader();
-    const decoder = new TextDecoder();
-    let text = '';
-    const readUntil = async (needle) => {
-      while (!text.includes(needle)) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`stream ended before ${needle}`);
-        text += decoder.decode(value, { stream: true });
-      }
-    };
-    await readUntil('event: snapshot');
+    const stream = await openStream(base);
+    await stream.readUntil('event: snapshot');
     const n = 200_000;
     for (const [route, body] of [
       ['/events/track', deepEventJson(3000)],
@@ -191,10 +169,10 @@ describe('demo API', () => {
     }
     const last = ev({ name: 'After The Storm' });
     await post(base, '/events/track', last);
-    await readUntil(last.event_id);
-    controller.abort();
+    await stream.readUntil(last.event_id);
+    stream.close();
     // Every message of the stream is JSON.
-    for (const block of text.split('\n\n').filter((b) => b.includes('data: '))) {
+    for (const block of stream.text().split('\n\n').filter((b) => b.includes('data: '))) {
       expect(() => JSON.parse(block.slice(block.indexOf('data: ') + 6))).not.toThrow();
     }
     const snap = await fetch(`${base}/demo/events`);
