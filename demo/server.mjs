@@ -2,7 +2,8 @@
 // one origin (http://127.0.0.1:8787), plus the same page on a second origin
 // (http://localhost:8788) posting cross-origin to the first, for CORS checks.
 //
-// Demo API (used by demo.js; CORS-enabled so the second origin can use it too):
+// Demo API (used by demo.js; open only to the demo's own pages, both origins:
+// see guard.mjs and demo/README.md):
 //   GET  /demo/events?since=SEQ  JSON snapshot, newest first
 //   GET  /demo/stream            Server-Sent Events: snapshot, then each change
 //   POST /demo/fault             {"mode": "503"|"hang"|"drop"|"off", "count": N, "retryAfter": S}
@@ -13,13 +14,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  createCollector, REPO_ROOT, readBody, sendJson, sendText, listenOn, closeServer,
+  createCollector, REPO_ROOT, readBody, sendJson, sendText, listenOn, closeServer, internalError,
 } from './collector.mjs';
+import { LIMITS, toWire } from './limits.mjs';
+import { createGuard, loopbackHosts } from './guard.mjs';
+import { isJsonType, isPlainObject } from './validate.mjs';
 
 const DEMO_DIR = path.join(REPO_ROOT, 'demo');
 export const DEMO_WRITE_KEY = 'demo-write-key-01';
 export const SNIPPET_PLACEHOLDER = '<!-- FIRSTPARTY_SNIPPET -->';
 const SNAPSHOT_LIMIT = 500;
+/** Demo API bodies are a few dozen bytes ({"mode": "503", "count": 3}). */
+const DEMO_BODY_BYTES = 64 * 1024;
+/** Bytes buffered for one live-stream reader before it is cut off (~4,000 typical events). */
+const MAX_STREAM_BACKLOG = 4 * 1024 * 1024;
 
 const ASSETS = {
   '/demo.js': ['demo.js', 'text/javascript; charset=utf-8'],
@@ -102,12 +110,13 @@ function attr(text) {
  * @property {number} [port=8787] 0 picks a free port.
  * @property {string} [host='127.0.0.1']
  * @property {number|null} [secondPort] Port of the second origin (http://localhost:PORT); default 8788, or 0 (free) when `port` is 0; null disables it.
+ * @property {string[]} [allowedHosts] More `host:port` values the Host header may carry (e.g. behind a proxy); 127.0.0.1 and localhost at both ports always may.
+ * @property {string[]} [allowedOrigins] More origins allowed to use the demo API; the pages of both servers always may.
  * @property {string} [dataDir='demo/data']
  * @property {string[]} [writeKeys=['demo-write-key-01']]
  * @property {string} [distDir='dist']
  * @property {boolean} [log=false]
- * @property {number} [maxBodyBytes]
- * @property {number} [maxEventBytes]
+ * @property {number} [maxBodyBytes] and every other key of LIMITS (demo/limits.mjs), passed to the collector.
  */
 
 /**
@@ -115,58 +124,65 @@ function attr(text) {
  * on `localhost:secondPort` pointing at the first (a real second origin).
  * @param {DemoServerOptions} [options]
  * @returns {Promise<{url: string, port: number, secondUrl: string|null, secondPort: number|null,
+ *   allowed: {hosts: string[], origins: string[]},
  *   collector: ReturnType<typeof createCollector>, server: http.Server, close: () => Promise<void>}>}
  */
 export async function startDemoServer(options = {}) {
-  const { port = 8787, host = '127.0.0.1', log = false } = options;
+  const { port = 8787, host = '127.0.0.1', log = false, allowedHosts = [], allowedOrigins = [] } = options;
   const secondPortOption = options.secondPort === undefined ? (port === 0 ? 0 : 8788) : options.secondPort;
+  /** @type {Record<string, unknown>} */
+  const limits = {};
+  for (const key of Object.keys(LIMITS)) limits[key] = /** @type {Record<string, unknown>} */ (options)[key];
   const collector = createCollector({
-    dataDir: options.dataDir, writeKeys: options.writeKeys, distDir: options.distDir,
-    maxBodyBytes: options.maxBodyBytes, maxEventBytes: options.maxEventBytes, log,
+    dataDir: options.dataDir, writeKeys: options.writeKeys, distDir: options.distDir, log, ...limits,
   });
   const streams = new Set();
   const unsubscribe = collector.subscribe((change) => {
-    const data = `event: ${change.type}\ndata: ${JSON.stringify(change.record)}\n\n`;
-    for (const res of streams) res.write(data);
-  });
-  let origin = '';
-
-  const server = http.createServer((req, res) => {
-    try {
-      if (collector.handle(req, res)) return;
-      if (demoApi(req, res)) return;
-      if (page(req, res, origin, origin)) return;
-      sendText(res, 404, 'Not found\n');
-    } catch (err) {
-      console.error('demo server:', err);
-      if (!res.headersSent) sendText(res, 500, 'Internal error\n');
+    const data = `event: ${change.type}\ndata: ${toWire(change.record)}\n\n`;
+    for (const res of streams) {
+      // A reader that stopped reading would make us buffer every event for
+      // it: cut it off; EventSource reconnects and starts from a snapshot.
+      if (res.writableLength > MAX_STREAM_BACKLOG) { streams.delete(res); res.destroy(); continue; }
+      res.write(data);
     }
   });
+  let origin = '';
+  // Refuses everything until both servers listen and the lists are known.
+  let guard = createGuard({ hosts: [], origins: [] });
+
+  /** Wraps a server's router: Host check first, and an error answered 500 rather than thrown. */
+  const serve = (name, route) => (req, res) => {
+    try {
+      if (!guard.hostAllowed(req)) return refuseHost(req, res);
+      if (!route(req, res)) sendText(res, 404, 'Not found\n');
+    } catch (err) {
+      console.error(`demo server (${name}):`, err);
+      if (!res.headersSent) sendText(res, 500, 'Internal error\n');
+    }
+  };
+  const server = http.createServer(serve('main', (req, res) =>
+    collector.handle(req, res) || demoApi(req, res) || page(req, res, `http://${String(req.headers.host).toLowerCase()}`, origin)));
   const actualPort = await listenOn(server, port, host);
   origin = `http://${host}:${actualPort}`;
 
   // The second origin serves only the page (and its assets); the page talks to `origin`.
   let second = null;
   let secondUrl = null;
+  let secondPort = null;
   if (secondPortOption !== null) {
-    second = http.createServer((req, res) => {
-      try {
-        if (!page(req, res, secondUrl, origin)) sendText(res, 404, 'Not found (this origin only serves the demo page)\n');
-      } catch (err) {
-        console.error('demo server (second origin):', err);
-        if (!res.headersSent) sendText(res, 500, 'Internal error\n');
-      }
-    });
+    second = http.createServer(serve('second origin', (req, res) => page(req, res, secondUrl, origin)));
     try {
       // Bound on 127.0.0.1 (what `localhost` resolves to here) but addressed as
       // `localhost`, so the browser sees a different origin and a different site.
-      const p = await listenOn(second, Number(secondPortOption), '127.0.0.1');
-      secondUrl = `http://localhost:${p}`;
+      secondPort = await listenOn(second, Number(secondPortOption), '127.0.0.1');
+      secondUrl = `http://localhost:${secondPort}`;
     } catch (err) {
       console.warn(`demo server: second origin not started (${err.message})`);
       second = null;
     }
   }
+  const hosts = [...loopbackHosts(host, actualPort), ...(secondPort ? loopbackHosts('localhost', secondPort) : []), ...allowedHosts];
+  guard = createGuard({ hosts, origins: [...hosts.map((h) => `http://${h}`), ...allowedOrigins] });
 
   /** Demo page, its assets, and SPA routes (/spa/*) that a reload must survive. */
   function page(req, res, pageOrigin, collectorOrigin) {
@@ -185,72 +201,97 @@ export async function startDemoServer(options = {}) {
       res.end(req.method === 'HEAD' ? undefined : body);
       return true;
     }
+    // The page declares an inline icon; this answers browsers that ask anyway.
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(204, { 'Cache-Control': 'max-age=86400' }).end();
+      return true;
+    }
     return false;
   }
 
-  /** The page's own API: snapshots, live stream, fault switch, clear. */
+  /**
+   * The page's own API: snapshots, live stream, fault switch, clear. Only the
+   * demo's own pages may use it (guard.mjs): a foreign or `null` Origin is
+   * refused without CORS headers, and POSTs must be application/json.
+   */
   function demoApi(req, res) {
     const url = new URL(req.url || '/', 'http://demo.invalid');
     if (!url.pathname.startsWith('/demo/')) return false;
-    const cors = req.headers.origin
-      ? { 'Access-Control-Allow-Origin': req.headers.origin, Vary: 'Origin' }
-      : {};
+    const from = guard.origin(req);
+    if (from === 'refused') {
+      req.resume();
+      sendJson(res, 403, { status: 'error', message: "The demo API answers only the demo's own pages" }, { Vary: 'Origin' });
+      return true;
+    }
+    const cors = from === 'allowed' ? { 'Access-Control-Allow-Origin': String(req.headers.origin), Vary: 'Origin' } : { Vary: 'Origin' };
     if (req.method === 'OPTIONS') {
-      res.writeHead(204, { ...cors, 'Access-Control-Allow-Methods': 'GET, POST', 'Access-Control-Allow-Headers': 'Content-Type' }).end();
+      req.resume();
+      res.writeHead(204, { ...cors, 'Access-Control-Allow-Methods': 'GET, POST', 'Access-Control-Allow-Headers': 'Content-Type', 'Access-Control-Max-Age': '600' }).end();
       return true;
     }
     const route = `${req.method} ${url.pathname}`;
+    if (req.method === 'POST' && !isJsonType(req.headers['content-type'])) {
+      req.resume();
+      sendJson(res, 415, { status: 'error', message: "Content-Type must be 'application/json'" }, cors);
+      return true;
+    }
     if (route === 'GET /demo/events') {
       sendJson(res, 200, snapshot(Number(url.searchParams.get('since')) || 0), cors);
       return true;
     }
     if (route === 'GET /demo/stream') {
       res.writeHead(200, { ...cors, 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
-      res.write(`retry: 1000\nevent: snapshot\ndata: ${JSON.stringify(snapshot(0))}\n\n`);
+      res.write(`retry: 1000\nevent: snapshot\ndata: ${toWire(snapshot(0))}\n\n`);
       streams.add(res);
       res.on('close', () => streams.delete(res));
       return true;
     }
     if (route === 'POST /demo/fault') {
-      readBody(req, 64 * 1024).then((body) => {
+      readJson(req).then((body) => {
         if (body.aborted) return;
-        let spec;
-        try { spec = JSON.parse(body.text || '{}'); } catch { spec = null; }
-        try {
-          sendJson(res, 200, { fault: collector.fault(spec ?? {}) }, cors);
-        } catch (err) {
-          sendJson(res, 400, { status: 'error', message: err.message }, cors);
+        if (body.error) return sendJson(res, body.status, { status: 'error', message: body.error }, cors);
+        if (!isPlainObject(body.value) || typeof body.value.mode !== 'string') {
+          return sendJson(res, 400, { status: 'error', message: 'Body must be a JSON object with a "mode"' }, cors);
         }
-      });
+        let state;
+        try { state = collector.fault(body.value); } catch (err) {
+          return sendJson(res, 400, { status: 'error', message: err.message }, cors);
+        }
+        sendJson(res, 200, { fault: state }, cors);
+      }).catch((err) => internalError(res, err));
       return true;
     }
     if (route === 'POST /demo/clear') {
-      req.resume();
-      collector.clear();
-      sendJson(res, 200, { status: 'cleared' }, cors);
+      readJson(req).then((body) => {
+        if (body.aborted) return;
+        if (body.error) return sendJson(res, body.status, { status: 'error', message: body.error }, cors);
+        collector.clear();
+        sendJson(res, 200, { status: 'cleared' }, cors);
+      }).catch((err) => internalError(res, err));
       return true;
     }
+    req.resume();
     sendJson(res, 404, { status: 'error', message: `No demo route ${route}` }, cors);
     return true;
   }
 
   /** Everything after `since` (a seq), newest first, at most SNAPSHOT_LIMIT of each kind. */
   function snapshot(since) {
-    const pick = (list) => list.filter((r) => r.seq > since).slice(-SNAPSHOT_LIMIT).reverse();
-    const events = collector.events();
-    const duplicates = collector.duplicateList();
-    const rejected = collector.rejected();
-    const requests = collector.requests();
+    const pick = { since, last: SNAPSHOT_LIMIT };
+    const failed = collector.requests({ since }).filter((r) => r.fault || (r.status !== null && r.status >= 300));
     return {
       collector: origin,
       second_origin: secondUrl,
-      counts: { events: events.length, duplicates: duplicates.length, rejected: rejected.length, requests: requests.length },
+      // Since start (what was kept on disk) or the last Clear, the evicted included.
+      counts: collector.totals(),
+      limits: collector.limits,
+      write_keys: collector.writeKeys(),
       fault: collector.faultState(),
-      events: pick(events),
-      duplicates: pick(duplicates),
-      rejected: pick(rejected),
+      events: collector.events(pick).reverse(),
+      duplicates: collector.duplicateList(pick).reverse(),
+      rejected: collector.rejected(pick).reverse(),
       // Only the requests worth showing: faulted or not answered 2xx.
-      failed_requests: pick(requests.filter((r) => r.fault || (r.status !== null && r.status >= 300))),
+      failed_requests: failed.slice(-SNAPSHOT_LIMIT).reverse(),
     };
   }
 
@@ -258,7 +299,8 @@ export async function startDemoServer(options = {}) {
     url: `${origin}/`,
     port: actualPort,
     secondUrl: secondUrl && `${secondUrl}/`,
-    secondPort: secondUrl ? Number(new URL(secondUrl).port) : null,
+    secondPort: secondUrl ? secondPort : null,
+    allowed: guard.lists(),
     collector,
     server,
     async close() {
@@ -269,6 +311,29 @@ export async function startDemoServer(options = {}) {
       await Promise.all([closeServer(server), second ? closeServer(second) : null]);
     },
   };
+}
+
+/**
+ * A demo API body read and parsed: `{value}`, or `{error, status}` (400 for
+ * JSON that does not parse, 413 over 64 KiB), or `{aborted}`.
+ * @param {http.IncomingMessage} req
+ * @returns {Promise<{value?: any, error?: string, status?: number, aborted?: boolean}>}
+ */
+async function readJson(req) {
+  const body = await readBody(req, DEMO_BODY_BYTES);
+  if (body.aborted) return { aborted: true };
+  if (body.tooLarge) return { error: `Body is larger than ${DEMO_BODY_BYTES} bytes`, status: 413 };
+  try {
+    return { value: JSON.parse(body.text || '{}') };
+  } catch {
+    return { error: 'Body is not valid JSON', status: 400 };
+  }
+}
+
+/** 403 for a Host that is not this server's own (DNS rebinding). */
+function refuseHost(req, res) {
+  req.resume();
+  sendText(res, 403, 'Refused: this demo server answers only requests addressed to 127.0.0.1 or localhost at its own port.\n');
 }
 
 async function main() {

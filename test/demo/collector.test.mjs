@@ -1,27 +1,18 @@
 // @vitest-environment node
 // The demo collector's contract: a faithful stand-in for Firstparty's
 // collection Domain (demo/README.md documents every behaviour tested here).
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import net from 'node:net';
 import http from 'node:http';
 import { createCollector, REJECT_REASONS } from '../../demo/collector.mjs';
-import { KEY, cleanupDirs, ev, post, raw, startCollector, tempDir, until } from './helpers.mjs';
+import { KEY, collectorsPerTest, distWith, ev, post, raw, tempDir, until } from './helpers.mjs';
 
 const PROFILE_RE = /^PR[0-9A-Za-z]{30}$/;
 const SESSION_RE = /^SE[0-9A-Za-z]{30}$/;
 
-let running = [];
-async function start(options) {
-  const c = await startCollector(options);
-  running.push(c);
-  return c;
-}
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((c) => c.close()));
-  cleanupDirs();
-});
+const { start, keep } = collectorsPerTest();
 
 describe('POST /events/track', () => {
   it('stores one event, answers 200 with counts, and leaves the event as sent', async () => {
@@ -189,9 +180,9 @@ describe('rejected items', () => {
   it('covers every documented reason', async () => {
     // Guards the list above against a reason added without a test.
     expect([...REJECT_REASONS].sort()).toEqual([
-      'body_not_object', 'context_not_object', 'event_not_object', 'event_too_large', 'events_not_array',
+      'body_not_object', 'context_not_object', 'event_not_object', 'event_too_deep', 'event_too_large', 'events_not_array',
       'malformed_json', 'missing_name', 'missing_write_key', 'name_not_string', 'properties_not_object',
-      'unknown_write_key', 'wrong_content_type',
+      'too_many_events', 'unknown_write_key', 'wrong_content_type',
     ]);
   });
 
@@ -343,7 +334,7 @@ describe('durable storage', () => {
 
     const second = createCollector({ dataDir: dir });
     const s2 = await second.listen(0);
-    running.push(s2);
+    keep(s2);
     expect(second.events().map((e) => e.event.event_id)).toEqual([a.event_id, b.event_id]);
     expect(second.rejected().map((x) => x.reason)).toEqual(['unknown_write_key']);
     const r = await post(s2.url, '/events/track/bulk', { events: [b, ev()] });
@@ -360,17 +351,22 @@ describe('durable storage', () => {
     expect(c.events().map((e) => e.event.event_id)).toEqual([a.event_id]);
   });
 
-  it('clear() forgets memory, files and the dedupe set', async () => {
+  it('clear() forgets memory and files, but a late re-send of an event stored before is a duplicate, not new', async () => {
     const dir = tempDir();
     const { collector, url } = await start({ dataDir: dir });
     const a = ev();
     await post(url, '/events/track/bulk', { events: [a, a, 'bad'] });
     collector.clear();
-    expect([collector.events(), collector.rejected(), collector.requests()]).toEqual([[], [], []]);
+    expect([collector.events(), collector.rejected(), collector.requests(), collector.duplicateList()]).toEqual([[], [], [], []]);
     expect(collector.duplicates()).toBe(0);
+    expect(collector.totals()).toEqual({ events: 0, duplicates: 0, rejected: 0, requests: 0 });
     expect(fs.readFileSync(path.join(dir, 'events.jsonl'), 'utf8')).toBe('');
-    const r = await post(url, '/events/track', a);
-    expect(r.json.accepted).toBe(1);
+    expect(fs.readFileSync(path.join(dir, 'rejected.jsonl'), 'utf8')).toBe('');
+    const again = await post(url, '/events/track', a);
+    expect(again.json).toMatchObject({ accepted: 0, duplicates: 1 });
+    expect(collector.events()).toEqual([]);
+    expect(collector.duplicateList().map((d) => d.event_id)).toEqual([a.event_id]);
+    expect((await post(url, '/events/track', ev())).json.accepted).toBe(1);
   });
 });
 
@@ -453,12 +449,6 @@ describe('fault switch', () => {
 });
 
 describe('script route', () => {
-  function distWith(files) {
-    const dir = tempDir('fp-dist-');
-    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
-    return dir;
-  }
-
   it('serves the built script and its map with the right types and CORS', async () => {
     const distDir = distWith({ 'firstparty.min.js': '/* lib */ window.x = 1;', 'firstparty.min.js.map': '{"version":3}' });
     const { url } = await start({ distDir });
@@ -490,5 +480,125 @@ describe('script route', () => {
     await arrived;
     collector.close();
     await expect(slow).rejects.toThrow();
+  });
+});
+
+describe('the answer lists what was rejected', () => {
+  it('gives index, event_id, reason and message per rejected event; whole-body refusals have no index', async () => {
+    const { url } = await start();
+    const wrongKey = ev({ write_key: 'YOUR_WRITE_KEY' });
+    const good = ev();
+    const r = await post(url, '/events/track/bulk', { events: [good, wrongKey, 'text', ev({ name: '' })] });
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual({
+      status: 'success', accepted: 1, duplicates: 0, rejected: 3,
+      rejections: [
+        { index: 1, event_id: wrongKey.event_id, reason: 'unknown_write_key', message: 'write_key is not one this collector accepts' },
+        { index: 2, reason: 'event_not_object', message: 'Event must be a JSON object' },
+        { index: 3, event_id: expect.any(String), reason: 'missing_name', message: expect.any(String) },
+      ],
+    });
+    const single = await post(url, '/events/track', ev({ write_key: 'nope' }));
+    expect(single.json.rejections).toEqual([{ event_id: expect.any(String), reason: 'unknown_write_key', message: expect.any(String) }]);
+    const whole = await post(url, '/events/track/bulk', '{"events": [');
+    expect(whole.json).toMatchObject({ accepted: 0, rejected: 1, rejections: [{ reason: 'malformed_json', message: 'Body is not valid JSON' }] });
+    expect(whole.json.rejections[0]).not.toHaveProperty('index');
+  });
+
+  it('lists at most maxAnswerRejections; `rejected` counts them all', async () => {
+    const { url } = await start({ maxAnswerRejections: 2 });
+    const r = await post(url, '/events/track/bulk', { events: [1, 2, 3, 4, 5] });
+    expect(r.json.rejected).toBe(5);
+    expect(r.json.rejections.map((x) => x.index)).toEqual([0, 1]);
+  });
+
+  it('cuts a long event_id in the list to 200 characters', async () => {
+    const { url } = await start();
+    const r = await post(url, '/events/track', ev({ write_key: 'nope', event_id: 'E'.repeat(5000) }));
+    expect(r.json.rejections[0].event_id).toBe('E'.repeat(200) + '…');
+  });
+});
+
+describe('Clear means clear', () => {
+  it('ends a hung request and an upload in progress; neither stores or logs anything after the clear', async () => {
+    const { collector, url, port } = await start();
+    const delivered = ev({ name: 'Delivered Before Clear' });
+    await post(url, '/events/track', delivered);
+
+    collector.fault({ mode: 'hang', count: 1 });
+    const hung = post(url, '/events/track/bulk', { events: [ev({ name: 'In The Hung Request' })] });
+    hung.catch(() => {});
+    await until(collector, () => collector.requests().some((r) => r.fault === 'hang'), 'the hung request');
+
+    // An upload still in progress: headers and half a body sent.
+    const late = ev({ name: 'Still Uploading' });
+    const body = JSON.stringify({ events: [late] });
+    const socket = net.connect(port, '127.0.0.1');
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    socket.on('error', () => {});
+    await new Promise((resolve) => socket.on('connect', resolve));
+    socket.write(`POST /events/track/bulk HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    collector.clear();
+    await expect(hung).rejects.toThrow();
+    // The clear ended the upload too.
+    await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('clear() left the upload open')), 5000))]);
+    expect(collector.events()).toEqual([]);
+    expect(collector.requests()).toEqual([]);
+
+    // The event stored before the clear, sent again: a duplicate, not new.
+    const again = await post(url, '/events/track/bulk', { events: [delivered, late] });
+    expect(again.json).toMatchObject({ accepted: 1, duplicates: 1 });
+    expect(collector.events().map((r) => r.event.name)).toEqual(['Still Uploading']);
+    expect(collector.requests()).toHaveLength(1);
+  });
+});
+
+describe('log entries of faulted requests', () => {
+  it('a hung request is logged with the events and bytes it carried', async () => {
+    const { collector, url } = await start();
+    collector.fault({ mode: 'hang', count: 1 });
+    const events = [ev({ name: 'Hung A' }), ev({ name: 'Hung B' })];
+    const pending = post(url, '/events/track/bulk', { events });
+    pending.catch(() => {});
+    await until(collector, () => collector.requests().length === 1, 'the hung request');
+    const [logged] = collector.requests();
+    expect(logged).toMatchObject({ fault: 'hang', status: null, events: 2, bytes: Buffer.byteLength(JSON.stringify({ events })) });
+    expect(logged.carried).toEqual(events.map((e) => ({ name: e.name, event_id: e.event_id })));
+    expect(collector.events()).toEqual([]);
+  });
+
+  it('a dropped request and a 503 are logged with what they carried', async () => {
+    const { collector, url } = await start();
+    collector.fault({ mode: 'drop', count: 1 });
+    const dropped = ev({ name: 'Dropped' });
+    await expect(post(url, '/events/track', dropped)).rejects.toThrow();
+    collector.fault({ mode: '503', count: 1 });
+    await post(url, '/events/track/bulk', { events: [ev({ name: 'Refused' }), 'not an event'] });
+    const [d, u] = collector.requests();
+    expect(d).toMatchObject({ fault: 'drop', status: null, events: 1, carried: [{ name: 'Dropped', event_id: dropped.event_id }] });
+    expect(d.bytes).toBe(Buffer.byteLength(JSON.stringify(dropped)));
+    expect(u).toMatchObject({ fault: '503', status: 503, events: 2, carried: [{ name: 'Refused' }, {}] });
+  });
+
+  it('lists at most 20 of the events carried', async () => {
+    const { collector, url } = await start();
+    collector.fault({ mode: '503', count: 1 });
+    await post(url, '/events/track/bulk', { events: Array.from({ length: 30 }, () => ev()) });
+    expect(collector.requests()[0]).toMatchObject({ events: 30 });
+    expect(collector.requests()[0].carried).toHaveLength(20);
+  });
+});
+
+describe('fault switch input', () => {
+  it('refuses a count or retryAfter that is not a usable number, and leaves the switch as it was', () => {
+    const collector = createCollector({ dataDir: tempDir() });
+    collector.fault({ mode: 'hang', count: 2 });
+    for (const spec of [{ mode: '503', count: 0 }, { mode: '503', count: 'lots' }, { mode: 'drop', count: -1 }, { mode: '503', retryAfter: 'soon' }]) {
+      expect(() => collector.fault(spec), JSON.stringify(spec)).toThrow(TypeError);
+    }
+    expect(collector.faultState()).toEqual({ mode: 'hang', remaining: 2 });
+    expect(collector.fault({ mode: '503', count: Infinity, retryAfter: '' })).toEqual({ mode: '503', remaining: Infinity });
   });
 });

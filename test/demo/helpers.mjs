@@ -1,5 +1,6 @@
 // Shared by the demo tests: temp data dirs, a collector on a free port, and
 // small request helpers. Not a test file itself (no .test. in the name).
+import { afterEach } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +27,58 @@ export async function startCollector(options = {}) {
   const collector = createCollector({ dataDir: tempDir(), ...options });
   const server = await collector.listen(0);
   return { collector, ...server };
+}
+
+/**
+ * For a test file: `start(options)` starts a collector on a free port (as
+ * startCollector) and `keep(server)` adopts one started otherwise; after each
+ * test all are closed and the temp dirs removed.
+ */
+export function collectorsPerTest() {
+  const running = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((c) => c.close()));
+    cleanupDirs();
+  });
+  return {
+    async start(options) {
+      const c = await startCollector(options);
+      running.push(c);
+      return c;
+    },
+    keep: (server) => running.push(server),
+  };
+}
+
+/** A temp dist/ directory holding `files` (name → text), for the script routes. */
+export function distWith(files) {
+  const dir = tempDir('fp-dist-');
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+  return dir;
+}
+
+/**
+ * Opens the demo server's live stream (`/demo/stream`); `readUntil(needle)`
+ * reads until the text so far contains `needle`, `text()` is what was read.
+ */
+export async function openStream(base, headers = {}) {
+  const controller = new AbortController();
+  const res = await fetch(`${base}/demo/stream`, { signal: controller.signal, headers });
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  return {
+    res,
+    text: () => text,
+    async readUntil(needle) {
+      while (!text.includes(needle)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stream ended before ${needle}`);
+        text += decoder.decode(value, { stream: true });
+      }
+    },
+    close: () => controller.abort(),
+  };
 }
 
 /** A valid event with a unique event_id. */
@@ -80,4 +133,15 @@ export function until(collector, predicate, what = 'condition', timeoutMs = 10_0
       if (predicate()) { clearTimeout(timer); off(); resolve(); }
     });
   });
+}
+
+/**
+ * The JSON text of a valid event (see ev()) whose properties nest `levels`
+ * objects deep, `{"a":{"a":…1}}`, so the event itself is `levels + 1` deep.
+ * Built as text: JSON.stringify itself overflows at a few thousand levels.
+ */
+export function deepEventJson(levels, overrides = {}) {
+  const { properties: _p, ...event } = ev(overrides);
+  const base = JSON.stringify(event);
+  return `${base.slice(0, -1)},"properties":${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}}`;
 }

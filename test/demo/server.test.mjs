@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../../demo/collector.mjs';
 import { SNIPPET_PLACEHOLDER, startDemoServer } from '../../demo/server.mjs';
-import { cleanupDirs, ev, post, tempDir, until } from './helpers.mjs';
+import { cleanupDirs, deepEventJson, ev, openStream, post, tempDir } from './helpers.mjs';
 
 const DIST_SCRIPT = path.join(REPO_ROOT, 'dist', 'firstparty.min.js');
 const DIST_SNIPPET = path.join(REPO_ROOT, 'dist', 'snippet.min.js');
@@ -140,27 +140,62 @@ describe('demo API', () => {
 
   it('GET /demo/stream sends a snapshot, then each new event', async () => {
     demo.collector.clear();
-    const controller = new AbortController();
-    const res = await fetch(`${base}/demo/stream`, { signal: controller.signal, headers: { Origin: 'http://localhost:1' } });
-    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
-    expect(res.headers.get('access-control-allow-origin')).toBe('http://localhost:1');
-    const reader = res.body.getReader();
-    const decoder = new TextDecoder();
-    let text = '';
-    const readUntil = async (needle) => {
-      while (!text.includes(needle)) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`stream ended before ${needle}`);
-        text += decoder.decode(value, { stream: true });
-      }
-    };
-    await readUntil('event: snapshot');
+    const origin = demo.secondUrl.replace(/\/$/, '');
+    const stream = await openStream(base, { Origin: origin });
+    expect(stream.res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(stream.res.headers.get('access-control-allow-origin')).toBe(origin);
+    await stream.readUntil('event: snapshot');
     const event = ev({ name: 'Streamed <b>live</b>' });
     await post(base, '/events/track', event);
-    await readUntil(event.event_id);
-    const block = text.split('\n\n').find((b) => b.includes(event.event_id));
+    await stream.readUntil(event.event_id);
+    const block = stream.text().split('\n\n').find((b) => b.includes(event.event_id));
     expect(block.startsWith('event: event\ndata: ')).toBe(true);
     expect(JSON.parse(block.split('data: ')[1]).event.name).toBe('Streamed <b>live</b>');
-    controller.abort();
+    stream.close();
+  });
+
+  it('snapshots and the stream survive anything posted: deep, huge and hostile bodies', async () => {
+    demo.collector.clear();
+    const stream = await openStream(base);
+    await stream.readUntil('event: snapshot');
+    const n = 200_000;
+    for (const [route, body] of [
+      ['/events/track', deepEventJson(3000)],
+      ['/events/track/bulk', `{"events":[${deepEventJson(6000)}]}`],
+      ['/events/track/bulk', '['.repeat(n) + ']'.repeat(n)],
+      ['/events/track/bulk', `{"events":[${Array(400_000).fill(1).join(',')}]}`],
+    ]) {
+      expect((await post(base, route, body)).status).toBe(200);
+    }
+    const last = ev({ name: 'After The Storm' });
+    await post(base, '/events/track', last);
+    await stream.readUntil(last.event_id);
+    stream.close();
+    // Every message of the stream is JSON.
+    for (const block of stream.text().split('\n\n').filter((b) => b.includes('data: '))) {
+      expect(() => JSON.parse(block.slice(block.indexOf('data: ') + 6))).not.toThrow();
+    }
+    const snap = await fetch(`${base}/demo/events`);
+    expect(snap.status).toBe(200);
+    const body = await snap.json();
+    expect(body.rejected.map((r) => r.reason)).toEqual(['too_many_events', 'body_not_object', 'event_too_deep', 'event_too_deep']);
+    expect(body.events.map((r) => r.event.name)).toEqual(['After The Storm']);
+    expect(body.counts).toEqual({ events: 1, duplicates: 0, rejected: 4, requests: 5 });
+    expect(body.write_keys).toEqual(['demo-write-key-01']);
+    expect(body.limits.maxEvents).toBe(10_000);
+    // A restart on the same data serves the same.
+    const again = await startDemoServer({ port: 0, secondPort: null, dataDir: demo.collector.paths.dataDir });
+    try {
+      const r = await fetch(`${again.url}demo/events`);
+      expect(r.status).toBe(200);
+      expect((await r.json()).rejected).toHaveLength(4);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('answers /favicon.ico with 204, and the page declares an inline icon', async () => {
+    expect((await fetch(`${base}/favicon.ico`)).status).toBe(204);
+    expect(await (await fetch(demo.url)).text()).toMatch(/<link rel="icon" href="data:/);
   });
 });
