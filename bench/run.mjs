@@ -9,8 +9,11 @@
 //   1,000 track() calls in one synchronous loop, the time until the next task
 //   runs, and Chromium's main-thread task time until all 1,000 are delivered;
 //   delivery: loop end → 1,000th distinct event at the collector, requests, bytes;
-//   the longest task while 10,000 events are tracked within one second.
-// Prints the tables and writes BENCHMARKS.md at the repository root.
+//   10,000 events tracked within one second, collector healthy: how many of
+//   them the collector received (and how many twice), when the last arrived,
+//   and the longest main-thread task meanwhile.
+// Prints the tables, the issues' targets (met or missed) on stderr too, and
+// writes BENCHMARKS.md at the repository root.
 //
 // Environment: BENCH_RUNS (page loads per tracker, default 5), BENCH_PEERS
 // (comma-separated ids to run, e.g. `floor,ours`), BENCH_OUT (report path; `-`
@@ -38,8 +41,12 @@ const LOOP_TIMEOUT = 60_000;
 const DELIVERY_TIMEOUT = 30_000;
 const STALL_TIMEOUT = 15_000; // no new event for this long: the tracker has stopped delivering
 const LONG_TRACK_DEADLINE = 10_000;
-const LONG_DELIVERY_TIMEOUT = 10_000;
-const LONG_STALL_TIMEOUT = 4_000;
+// After the burst, up to 90 s for delivery: Amplitude's default batching
+// (30 events a request) took 49–53 s to deliver all 10,000 here (a 10 s window
+// saw 1,774 of them), so 90 s leaves room for a busier machine. A tracker
+// that has dropped the rest is let go after 5 s without a new event.
+const LONG_DELIVERY_TIMEOUT = 90_000;
+const LONG_STALL_TIMEOUT = 5_000;
 const PEER_BUDGET = 75_000; // no further page loads for a tracker whose next one would take its loads past this
 const SETTLE_MS = 500; // after ready, before the loop: lets post-init work (storage, config) finish
 const EVENT_NAME = 'Bench Event';
@@ -198,6 +205,15 @@ async function taskMetrics(cdp) {
   return { task: get('TaskDuration') * 1000, script: get('ScriptDuration') * 1000 };
 }
 
+/** Opens the tracker's page, warms the connection to its server, runs its init, then lets post-init work settle; resolves with init's ms. */
+async function openTracker(page, site, peer, server) {
+  await page.goto(`${site.origin}/p/${peer.id}.html`);
+  await page.evaluate(warmConnection, { origin: server.origin });
+  const init = await withTimeout(page.evaluate(peer.init, { origin: server.origin, key: WRITE_KEY }), INIT_TIMEOUT, `${peer.id} init`);
+  await page.waitForTimeout(SETTLE_MS);
+  return init;
+}
+
 let runCounter = 0;
 const newRun = (peer, kind) => `${peer.id}-${kind}-${++runCounter}-${Math.random().toString(36).slice(2, 8)}`;
 
@@ -219,10 +235,7 @@ async function measureLoad(env, site, peer, server, scriptsSeen) {
   const run = newRun(peer, 'load');
   const out = { run, ok: false };
   try {
-    await page.goto(`${site.origin}/p/${peer.id}.html`);
-    await page.evaluate(warmConnection, { origin: server.origin });
-    out.init = await withTimeout(page.evaluate(peer.init, { origin: server.origin, key: WRITE_KEY }), INIT_TIMEOUT, `${peer.id} init`);
-    await page.waitForTimeout(SETTLE_MS);
+    out.init = await openTracker(page, site, peer, server);
     const before = await taskMetrics(cdp);
     const logStart = server.log.length;
     const loop = await withTimeout(page.evaluate(trackLoop, { n: N, run, name: EVENT_NAME }), LOOP_TIMEOUT, `${peer.id} loop`);
@@ -301,10 +314,7 @@ async function measureBurst(env, site, peer, server) {
   const out = { run };
   let tracing = false;
   try {
-    await page.goto(`${site.origin}/p/${peer.id}.html`);
-    await page.evaluate(warmConnection, { origin: server.origin });
-    await withTimeout(page.evaluate(peer.init, { origin: server.origin, key: WRITE_KEY }), INIT_TIMEOUT, `${peer.id} init`);
-    await page.waitForTimeout(SETTLE_MS);
+    await openTracker(page, site, peer, server);
     await env.browser.startTracing(page, { categories: ['toplevel', 'disabled-by-default-devtools.timeline', 'blink.user_timing'] });
     tracing = true;
     const burst = await withTimeout(
@@ -316,13 +326,18 @@ async function measureBurst(env, site, peer, server) {
     out.trackMs = burst.ms;
     let endWall = burst.endWall;
     if (peer.delivers !== false) {
+      const waitStart = wall();
       const at = await server.waitFor(run, burst.tracked, LONG_DELIVERY_TIMEOUT, LONG_STALL_TIMEOUT);
+      endWall = at || wall();
       const stats = server.stats(run);
       out.delivered = stats.ids.size;
-      out.allDelivered = !!at;
-      out.firstIn = stats.progress.length ? stats.progress[0][1] - burst.endWall : null;
-      out.lastIn = stats.progress.length ? stats.progress[stats.progress.length - 1][1] - burst.endWall : null;
-      endWall = at || wall();
+      out.duplicates = stats.received - stats.ids.size;
+      out.refused = stats.refused;
+      out.refusedEvents = stats.refusedEvents;
+      // Why the wait ended: every tracked event arrived, the window closed while
+      // events were still arriving, or none new came for LONG_STALL_TIMEOUT.
+      out.waitEnded = at ? 'all' : endWall - waitStart >= LONG_DELIVERY_TIMEOUT - 50 ? 'window' : 'stalled';
+      out.lastIn = stats.lastNew == null ? null : stats.lastNew - burst.startWall;
     } else {
       await page.waitForTimeout(200);
       endWall = wall();
@@ -346,183 +361,282 @@ async function measureBurst(env, site, peer, server) {
 
 // ---- report -------------------------------------------------------------------
 
-function buildReport({ machine, browserVersion, chromeArgs, peers, results, bursts, sizeRows, elapsed, runs, blocked }) {
-  const lines = [];
-  const p = (s = '') => lines.push(s);
-  const byId = Object.fromEntries(peers.map((x) => [x.id, x]));
+/** The IIFE's brotli ceiling that `npm test` enforces (test/size.test.ts), or null if it cannot be read. */
+function sizeCeiling() {
+  try {
+    const m = fs.readFileSync(path.join(REPO_ROOT, 'test/size.test.ts'), 'utf8').match(/iifeBrotli:\s*([\d_]+)/);
+    return m ? Number(m[1].replace(/_/g, '')) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** "delivered of 10,000", plus how many were tracked at all when a tracker could not keep up. */
+function deliveredText(b) {
+  if (!b || b.delivered == null) return '—';
+  return `${fmtInt(b.delivered)} of ${fmtInt(LONG_N)}` + (b.tracked < LONG_N ? ` (${fmtInt(b.tracked)} tracked)` : '');
+}
+
+/** Lookups shared by the report sections and the targets: medians per tracker, the floor, size totals, the best peer. */
+function reportContext(data) {
+  const { peers, results, bursts, sizeRows } = data;
+  // A load whose 1,000 events did not all arrive keeps its init and loop figures, not its delivery figures.
   const vals = (id, key) => (results[id] || []).filter((r) => r.ok || key === 'init' || key === 'sync' || key === 'next').map((r) => r[key]).filter((v) => v != null);
   const med = (id, key) => median(vals(id, key));
   const floorInit = med('floor', 'init');
+  const initOver = (id) => (med(id, 'init') == null || floorInit == null ? null : med(id, 'init') - floorInit);
   const totals = {};
   for (const row of sizeRows) if (row.counts) {
     const t = (totals[row.id] ||= { raw: 0, gzip: 0, brotli: 0 });
     t.raw += row.raw; t.gzip += row.gzip; t.brotli += row.brotli;
   }
   const others = peers.filter((x) => x.id !== 'ours' && x.id !== 'floor');
-  const burstLongest = (id) => (bursts[id] && bursts[id].tracked != null ? Math.max(bursts[id].longtask || 0, bursts[id].traceLongest || 0) : null);
-  /** The best (lowest) peer figure, as "value (tracker)". */
-  const best = (get, fmt) => {
-    const seen = others.map((x) => [x, get(x.id)]).filter(([, v]) => v != null && Number.isFinite(v)).sort((a, b) => a[1] - b[1]);
-    return seen.length ? `${fmt(seen[0][1])} (${seen[0][0].label.replace(/ \(.*\)$/, '')})` : '—';
+  const burst = (id) => (bursts[id] && bursts[id].tracked != null ? bursts[id] : null);
+  const burstLongest = (id) => (burst(id) ? Math.max(burst(id).longtask || 0, burst(id).traceLongest || 0) : null);
+  const shortLabel = (peer) => peer.label.replace(/ \(.*\)$/, '');
+  /** The best peer figure (lowest, or highest with `highest`), as "value (tracker)". */
+  const best = (get, fmt, highest = false) => {
+    const seen = others.map((x) => [x, get(x.id)]).filter(([, v]) => v != null && Number.isFinite(v)).sort((a, b) => (highest ? b[1] - a[1] : a[1] - b[1]));
+    return seen.length ? `${fmt(seen[0][1])} (${shortLabel(seen[0][0])})` : '—';
   };
+  return { ...data, vals, med, floorInit, initOver, totals, others, burst, burstLongest, best };
+}
 
-  p('# Benchmarks');
-  p();
-  p(`Generated by \`npm run bench\` (bench/run.mjs) on ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}, in ${(elapsed / 1000).toFixed(0)} s. `
-    + `Every tracker was measured in the same run, in the same headless Chromium, page loads interleaved round-robin; `
-    + `${runs} page load${runs === 1 ? '' : 's'} per tracker, each in a fresh browser context (a first visit: empty storage). `
-    + `Figures are **median (min–max)** over those loads. Absolute times drift with the machine: compare the ratios.`);
-  p();
-  p('| machine | |');
-  p('|---|---|');
-  p(`| CPU | ${machine.cpu} |`);
-  p(`| cores | ${machine.cores} |`);
-  p(`| memory | ${machine.memory} |`);
-  p(`| OS | ${machine.os} |`);
-  p(`| load average (1 min) at start / end | ${machine.load} / ${os.loadavg()[0].toFixed(1)} (other work on the machine inflates absolute times) |`);
-  p(`| browser | ${browserVersion} (headless, playwright-core) |`);
-  p(`| Node | ${machine.node} |`);
-  p(`| measured | ${machine.build} |`);
-  p();
+/** One target: the figure, the target, ours formatted, met (null when not measured), the best peer. */
+function targetRow(figure, target, value, fmt, meets, peer) {
+  return { figure, target, value: value == null ? '—' : fmt(value), ok: value == null ? null : meets(value), peer };
+}
 
-  // Targets first: what the issue asks of us.
-  const ours = {
-    brotli: sizeRows.find((r) => r.id === 'ours' && r.file.endsWith('firstparty.min.js'))?.brotli,
-    sync: med('ours', 'sync'),
-    next: med('ours', 'next'),
-    delivery: med('ours', 'delivery'),
-    requests: med('ours', 'requests'),
-    task: med('ours', 'task'),
-    init: med('ours', 'init'),
-    burst: burstLongest('ours'),
-  };
-  const initOver = ours.init != null && floorInit != null ? ours.init - floorInit : null;
-  const mark = (ok) => (ok == null ? '—' : ok ? '**met**' : '**missed**');
-  const targets = [
-    ['IIFE brotli (dist/firstparty.min.js)', '≤ 3,000 B (budget in `npm test`: 4,500 B)', fmtBytes(ours.brotli), ours.brotli == null ? null : ours.brotli <= 3000, best((id) => totals[id]?.brotli, fmtBytes) + ', all files'],
-    ['1,000 `track()`, synchronous loop', '≤ 10 ms', fmtMs(ours.sync), ours.sync == null ? null : ours.sync <= 10, best((id) => med(id, 'sync'), fmtMs)],
-    ['1,000 `track()`, until the next task runs', '≤ 15 ms', fmtMs(ours.next), ours.next == null ? null : ours.next <= 15, best((id) => med(id, 'next'), fmtMs)],
-    ['1,000 delivered after the loop: time', '≤ 2 s', fmtMs(ours.delivery), ours.delivery == null ? null : ours.delivery <= 2000, best((id) => med(id, 'delivery'), fmtMs)],
-    ['1,000 delivered after the loop: requests', '≤ 20', fmtInt(ours.requests), ours.requests == null ? null : ours.requests <= 20, best((id) => med(id, 'requests'), fmtInt)],
-    ['main-thread task time, loop start → 1,000th delivered', '≤ 60 ms', fmtMs(ours.task), ours.task == null ? null : ours.task <= 60, best((id) => med(id, 'task'), fmtMs)],
-    ['init over the empty-script floor', '≤ 5 ms', fmtMs(initOver), initOver == null ? null : initOver <= 5, best((id) => (med(id, 'init') == null || floorInit == null ? null : med(id, 'init') - floorInit), fmtMs)],
-    ['longest task, 10,000 events in one second', '≤ 50 ms', fmtMs(ours.burst), ours.burst == null ? null : ours.burst <= 50, best(burstLongest, fmtMs)],
+/** The issues' targets against this run's figures: issue 11 (delivery at any rate, track() cost) and issue 6 (the first targets). */
+function targets(c) {
+  const { med, best, burst, burstLongest, initOver, totals, sizeRows } = c;
+  const brotli = sizeRows.find((r) => r.id === 'ours' && r.file.endsWith('firstparty.min.js'))?.brotli;
+  const ceiling = sizeCeiling();
+  const amplitude = med('amplitude', 'sync');
+  const b = burst('ours');
+  const burstFigure = `${fmtInt(LONG_N)} events in one second, collector answering 2xx`;
+  const initRow = targetRow('init over the empty-script floor', '≤ 5 ms', initOver('ours'), fmtMs, (v) => v <= 5, best(initOver, fmtMs));
+  const issue11 = [
+    targetRow('1,000 `track()` in a loop', amplitude == null ? 'no slower than Amplitude\'s SDK (not in this run)' : `no slower than Amplitude's SDK in this run (${fmtMs(amplitude)})`,
+      med('ours', 'sync'), fmtMs, (v) => (amplitude == null ? null : v <= amplitude), best((id) => med(id, 'sync'), fmtMs)),
+    initRow,
+    targetRow(`${burstFigure}: delivered`, `${fmtInt(LONG_N)} of ${fmtInt(LONG_N)}`, b?.delivered, () => deliveredText(b) + (b.refused ? `; ${fmtInt(b.refused)} requests answered otherwise` : ''),
+      (v) => v >= LONG_N, best((id) => burst(id)?.delivered, (v) => `${fmtInt(v)} of ${fmtInt(LONG_N)}`, true)),
+    targetRow(`${burstFigure}: events sent twice`, '0', b?.duplicates, fmtInt, (v) => v === 0, best((id) => burst(id)?.duplicates, fmtInt)),
+    targetRow(`${burstFigure}: longest task`, '< 50 ms (no long task)', burstLongest('ours'), fmtMs, (v) => v < 50, best(burstLongest, fmtMs)),
+    targetRow('IIFE brotli (dist/firstparty.min.js)', ceiling ? `≤ ${fmtBytes(ceiling)} (the ceiling in \`npm test\`)` : 'the ceiling in `npm test`', brotli, fmtBytes,
+      (v) => (ceiling ? v <= ceiling : null), best((id) => totals[id]?.brotli, (v) => `${fmtBytes(v)} in all files`)),
   ];
-  p('## Targets (issue 6)');
-  p();
-  p('| figure | target | ours (median) | | best peer here (median) |');
-  p('|---|---|---|---|---|');
-  for (const [fig, target, value, ok, peer] of targets) p(`| ${fig} | ${target} | ${value} | ${mark(ok)} | ${peer} |`);
-  p();
-  p(`Met: ${targets.filter((t) => t[3] === true).length} of ${targets.length}.`);
-  p();
+  const issue6 = [
+    targetRow('IIFE brotli (dist/firstparty.min.js)', '≤ 3,000 B', brotli, fmtBytes, (v) => v <= 3000, best((id) => totals[id]?.brotli, (v) => `${fmtBytes(v)} in all files`)),
+    targetRow('1,000 `track()`, synchronous loop', '≤ 10 ms', med('ours', 'sync'), fmtMs, (v) => v <= 10, best((id) => med(id, 'sync'), fmtMs)),
+    targetRow('1,000 `track()`, until the next task runs', '≤ 15 ms', med('ours', 'next'), fmtMs, (v) => v <= 15, best((id) => med(id, 'next'), fmtMs)),
+    targetRow('1,000 delivered after the loop: time', '≤ 2 s', med('ours', 'delivery'), fmtMs, (v) => v <= 2000, best((id) => med(id, 'delivery'), fmtMs)),
+    targetRow('1,000 delivered after the loop: requests', '≤ 20', med('ours', 'requests'), fmtInt, (v) => v <= 20, best((id) => med(id, 'requests'), fmtInt)),
+    targetRow('main-thread task time, loop start → 1,000th delivered', '≤ 60 ms', med('ours', 'task'), fmtMs, (v) => v <= 60, best((id) => med(id, 'task'), fmtMs)),
+    initRow,
+    targetRow('longest task, 10,000 events in one second', '≤ 50 ms', burstLongest('ours'), fmtMs, (v) => v <= 50, best(burstLongest, fmtMs)),
+  ];
+  return [['issue 11', issue11], ['issue 6', issue6]];
+}
 
-  // Size
-  p('## Size: every script file each tracker loads');
-  p();
-  p('Bytes of each file as served (our snippet is inlined into the page, so it is listed as such); gzip at level 9, brotli at quality 11. '
-    + 'Peers\' own inline snippets are not counted (the bench uses a minimal stub in their place).');
-  p();
-  p('| tracker | file | raw | gzip -9 | brotli 11 |');
-  p('|---|---|---:|---:|---:|');
-  for (const row of sizeRows) p(`| ${row.label} | ${row.file} | ${fmtInt(row.raw)} | ${fmtInt(row.gzip)} | ${fmtInt(row.brotli)} |`);
-  p();
-  p('| tracker | total brotli | ours/theirs (IIFE + snippet) |');
-  p('|---|---:|---:|');
-  for (const peer of peers) if (totals[peer.id] && peer.id !== 'floor') {
-    p(`| ${peer.label} | ${fmtKB(totals[peer.id].brotli)} | ${peer.id === 'ours' ? '—' : ratio(totals.ours?.brotli, totals[peer.id].brotli)} |`);
-  }
-  p();
+const metCount = (rows) => `${rows.filter((t) => t.ok === true).length} of ${rows.length}`;
 
-  // Costs
-  p('## Init, track() and delivery');
-  p();
-  p(`- **init**: script insertion → the tracker says it is ready (ours: \`firstparty.ready\`; Segment: \`analytics.ready\`; PostHog: \`loaded\`; Amplitude: \`init().promise\`; Snowplow/Plausible: script load + constructor). Floor: an empty script file until its load event.`);
-  p(`- **loop**: ${fmtInt(N)} \`track(name, properties)\` calls in one synchronous loop (${SETTLE_MS} ms after ready); **next task**: loop start → the next task starts (the loop plus the microtask work it queued). Floor: \`array.push\` of the same objects.`);
-  p(`- **task time**: Chromium's main-thread \`TaskDuration\` (CDP \`Performance.getMetrics\`) from just before the loop until the ${fmtInt(N)}th distinct event reached the collector, loop included (floor: until the loop has returned).`);
-  p(`- **loads**: page loads whose ${fmtInt(N)} events all arrived / page loads run (a tracker whose next load would take its loads past ${PEER_BUDGET / 1000} s in all is not loaded again).`);
-  p(`- **delivery**: loop end → the ${fmtInt(N)}th distinct event at the collector; **requests**: requests that carried benchmark events; **bytes**: their body bytes as sent; **other**: other requests in that span (CORS preflights, config).`);
-  p();
-  p('| tracker | version | loads | init | init − floor | loop (1,000 track) | next task | task time | delivery | requests | bytes up | other req. |');
-  p('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+function headerSection({ machine, browserVersion, elapsed, runs }) {
+  return [
+    '# Benchmarks',
+    '',
+    `Generated by \`npm run bench\` (bench/run.mjs) on ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}, in ${(elapsed / 1000).toFixed(0)} s. `
+      + `Every tracker was measured in the same run, in the same headless Chromium, page loads interleaved round-robin; `
+      + `${runs} page load${runs === 1 ? '' : 's'} per tracker, each in a fresh browser context (a first visit: empty storage). `
+      + `Figures are **median (min–max)** over those loads. Absolute times drift with the machine: compare the ratios.`,
+    '',
+    '| machine | |',
+    '|---|---|',
+    `| CPU | ${machine.cpu} |`,
+    `| cores | ${machine.cores} |`,
+    `| memory | ${machine.memory} |`,
+    `| OS | ${machine.os} |`,
+    `| load average (1 min) at start / end | ${machine.load} / ${os.loadavg()[0].toFixed(1)} (other work on the machine inflates absolute times) |`,
+    `| browser | ${browserVersion} (headless, playwright-core) |`,
+    `| Node | ${machine.node} |`,
+    `| measured | ${machine.build} |`,
+    '',
+  ];
+}
+
+function targetsSection(c) {
+  const mark = (ok) => (ok == null ? '—' : ok ? '**met**' : '**missed**');
+  return targets(c).flatMap(([issue, rows]) => [
+    `## Targets (${issue})`,
+    '',
+    '| figure | target | ours (median) | | best peer here (median) |',
+    '|---|---|---|---|---|',
+    ...rows.map((t) => `| ${t.figure} | ${t.target} | ${t.value} | ${mark(t.ok)} | ${t.peer} |`),
+    '',
+    `Met: ${metCount(rows)}.`,
+    '',
+  ]);
+}
+
+/** Ours beside the peers: one row per figure, one column per tracker (medians; details in the sections below). */
+function summarySection(c) {
+  const { peers, med, initOver, burst, burstLongest } = c;
+  const delivering = (fmt) => (peer) => (peer.delivers === false ? 'n/a' : fmt(peer));
+  const rows = [
+    ['init (script insertion → ready)', (peer) => fmtMs(med(peer.id, 'init'))],
+    ['init − empty-script floor', (peer) => (peer.id === 'floor' ? '—' : fmtMs(initOver(peer.id)))],
+    [`${fmtInt(N)} \`track()\` in a loop`, (peer) => fmtMs(med(peer.id, 'sync'))],
+    [`${fmtInt(N)} \`track()\`, until the next task runs`, (peer) => fmtMs(med(peer.id, 'next'))],
+    [`main-thread task time, loop → ${fmtInt(N)}th delivered`, (peer) => fmtMs(med(peer.id, 'task'))],
+    [`delivery: loop end → ${fmtInt(N)}th at the collector`, delivering((peer) => fmtMs(med(peer.id, 'delivery')))],
+    [`${fmtInt(LONG_N)} events in one second: delivered`, delivering((peer) => deliveredText(burst(peer.id)))],
+    [`${fmtInt(LONG_N)} events in one second: last arrived, after the first \`track()\``, delivering((peer) => fmtMs(burst(peer.id)?.lastIn))],
+    [`${fmtInt(LONG_N)} events in one second: longest task`, (peer) => fmtMs(burstLongest(peer.id))],
+  ];
+  return [
+    '## Ours beside the peers (medians)',
+    '',
+    `One page load per tracker for the ${fmtInt(LONG_N)}-event rows; how each figure is taken is in the sections below.`,
+    '',
+    `| figure | ${peers.map((peer) => peer.label).join(' | ')} |`,
+    `|---|${peers.map(() => '---:').join('|')}|`,
+    ...rows.map(([figure, cell]) => `| ${figure} | ${peers.map(cell).join(' | ')} |`),
+    '',
+  ];
+}
+
+function sizeSection({ peers, sizeRows, totals }) {
+  return [
+    '## Size: every script file each tracker loads',
+    '',
+    'Bytes of each file as served (our snippet is inlined into the page, so it is listed as such); gzip at level 9, brotli at quality 11. '
+      + 'Peers\' own inline snippets are not counted (the bench uses a minimal stub in their place).',
+    '',
+    '| tracker | file | raw | gzip -9 | brotli 11 |',
+    '|---|---|---:|---:|---:|',
+    ...sizeRows.map((row) => `| ${row.label} | ${row.file} | ${fmtInt(row.raw)} | ${fmtInt(row.gzip)} | ${fmtInt(row.brotli)} |`),
+    '',
+    '| tracker | total brotli | ours/theirs (IIFE + snippet) |',
+    '|---|---:|---:|',
+    ...peers.filter((peer) => totals[peer.id] && peer.id !== 'floor')
+      .map((peer) => `| ${peer.label} | ${fmtKB(totals[peer.id].brotli)} | ${peer.id === 'ours' ? '—' : ratio(totals.ours?.brotli, totals[peer.id].brotli)} |`),
+    '',
+  ];
+}
+
+function costsSection({ peers, results, vals, med, initOver }) {
+  const lines = [
+    '## Init, track() and delivery',
+    '',
+    `- **init**: script insertion → the tracker says it is ready (ours: \`firstparty.ready\`; Segment: \`analytics.ready\`; PostHog: \`loaded\`; Amplitude: \`init().promise\`; Snowplow/Plausible: script load + constructor). Floor: an empty script file until its load event.`,
+    `- **loop**: ${fmtInt(N)} \`track(name, properties)\` calls in one synchronous loop (${SETTLE_MS} ms after ready); **next task**: loop start → the next task starts (the loop plus the microtask work it queued). Floor: \`array.push\` of the same objects.`,
+    `- **task time**: Chromium's main-thread \`TaskDuration\` (CDP \`Performance.getMetrics\`) from just before the loop until the ${fmtInt(N)}th distinct event reached the collector, loop included (floor: until the loop has returned).`,
+    `- **loads**: page loads whose ${fmtInt(N)} events all arrived / page loads run (a tracker whose next load would take its loads past ${PEER_BUDGET / 1000} s in all is not loaded again).`,
+    `- **delivery**: loop end → the ${fmtInt(N)}th distinct event at the collector (in a request it answered 2xx); **requests**: requests that carried benchmark events; **bytes**: their body bytes as sent; **other**: other requests in that span (CORS preflights, config).`,
+    '',
+    '| tracker | version | loads | init | init − floor | loop (1,000 track) | next task | task time | delivery | requests | bytes up | other req. |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
   for (const peer of peers) {
     const rs = results[peer.id] || [];
-    const failed = rs.filter((r) => !r.ok);
     const d = peer.delivers === false;
-    const over = peer.id === 'floor' || med(peer.id, 'init') == null || floorInit == null ? '—' : fmtMs(med(peer.id, 'init') - floorInit);
-    const loads = d ? `${rs.length}` : `${rs.length - failed.length}/${rs.length}`;
+    const delivering = (key, fmt) => (d ? 'n/a' : spread(vals(peer.id, key), fmt));
+    const loads = d ? `${rs.length}` : `${rs.filter((r) => r.ok).length}/${rs.length}`;
     const blockedLoop = !vals(peer.id, 'next').length && rs.some((r) => r.loopTimedOut);
-    p(`| ${peer.label} | ${peer.version} | ${loads} | ${spread(vals(peer.id, 'init'))} | ${over} | ${blockedLoop ? 'not returned' : spread(vals(peer.id, 'sync'))} | ${blockedLoop ? `> ${LOOP_TIMEOUT / 1000} s` : spread(vals(peer.id, 'next'))} | `
-      + `${spread(vals(peer.id, 'task'))} | ${d ? 'n/a' : spread(vals(peer.id, 'delivery'))} | `
-      + `${d ? 'n/a' : spread(vals(peer.id, 'requests'), fmtInt)} | ${d ? 'n/a' : spread(vals(peer.id, 'bytes'), fmtInt)} | ${d ? 'n/a' : spread(vals(peer.id, 'other'), fmtInt)} |`
-    );
+    lines.push(`| ${peer.label} | ${peer.version} | ${loads} | ${spread(vals(peer.id, 'init'))} | ${peer.id === 'floor' ? '—' : fmtMs(initOver(peer.id))} | `
+      + `${blockedLoop ? 'not returned' : spread(vals(peer.id, 'sync'))} | ${blockedLoop ? `> ${LOOP_TIMEOUT / 1000} s` : spread(vals(peer.id, 'next'))} | `
+      + `${spread(vals(peer.id, 'task'))} | ${delivering('delivery', fmtMs)} | ${delivering('requests', fmtInt)} | ${delivering('bytes', fmtInt)} | ${delivering('other', fmtInt)} |`);
   }
-  p();
+  lines.push('');
   const failures = peers.flatMap((peer) => (results[peer.id] || []).filter((r) => !r.ok).map((r) => `- ${peer.label}: ${r.error}`));
   if (failures.length) {
-    p('Page loads whose 1,000 events were not all delivered (their task time, delivery, requests and bytes are left out of the medians above; their init and loop figures are kept):');
-    p();
-    for (const f of failures) p(f);
-    p();
+    lines.push(`Page loads whose ${fmtInt(N)} events were not all delivered (their task time, delivery, requests and bytes are left out of the medians above; their init and loop figures are kept):`, '', ...failures, '');
   }
+  return lines;
+}
 
-  // Ratios
-  p('## Ratios: ours / theirs (medians)');
-  p();
-  p('Below 1× means ours costs less.');
-  p();
-  p('| vs | init | loop | next task | task time | delivery | requests | bytes up | brotli total |');
-  p('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const peer of peers) {
-    if (peer.id === 'ours' || peer.id === 'floor') continue;
-    p(`| ${peer.label} | ${ratio(med('ours', 'init'), med(peer.id, 'init'))} | ${ratio(med('ours', 'sync'), med(peer.id, 'sync'))} | ${ratio(med('ours', 'next'), med(peer.id, 'next'))} | `
-      + `${ratio(med('ours', 'task'), med(peer.id, 'task'))} | ${ratio(med('ours', 'delivery'), med(peer.id, 'delivery'))} | `
-      + `${ratio(med('ours', 'requests'), med(peer.id, 'requests'))} | ${ratio(med('ours', 'bytes'), med(peer.id, 'bytes'))} | ${ratio(totals.ours?.brotli, totals[peer.id]?.brotli)} |`);
-  }
-  p(`| floor (bare push / empty script) | — | ${ratio(med('ours', 'sync'), med('floor', 'sync'))} | ${ratio(med('ours', 'next'), med('floor', 'next'))} | — | — | — | — | — |`);
-  p();
+function ratiosSection({ peers, med, totals, burstLongest }) {
+  const r = (peer, key) => ratio(med('ours', key), med(peer.id, key));
+  return [
+    '## Ratios: ours / theirs (medians)',
+    '',
+    'Below 1× means ours costs less.',
+    '',
+    '| vs | init | loop | next task | task time | delivery | requests | bytes up | brotli total | longest task, 10,000 in 1 s |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...peers.filter((peer) => peer.id !== 'ours' && peer.id !== 'floor').map((peer) =>
+      `| ${peer.label} | ${['init', 'sync', 'next', 'task', 'delivery', 'requests', 'bytes'].map((key) => r(peer, key)).join(' | ')} | `
+      + `${ratio(totals.ours?.brotli, totals[peer.id]?.brotli)} | ${ratio(burstLongest('ours'), burstLongest(peer.id))} |`),
+    `| floor (bare push / empty script) | — | ${r({ id: 'floor' }, 'sync')} | ${r({ id: 'floor' }, 'next')} | — | — | — | — | — | ${ratio(burstLongest('ours'), burstLongest('floor'))} |`,
+    '',
+  ];
+}
 
-  // Long tasks
-  p('## Long tasks: 10,000 events tracked within one second');
-  p();
-  p(`${fmtInt(LONG_N)} \`track()\` calls, ${LONG_N / LONG_TICKS} every 10 ms (a tracker that cannot keep up is stopped after ${LONG_TRACK_DEADLINE / 1000} s), then up to ${LONG_DELIVERY_TIMEOUT / 1000} s for delivery (less once events stop arriving for ${LONG_STALL_TIMEOUT / 1000} s: a tracker may drop what exceeds its queue). `
-    + `**longtask**: the longest entry of the page's \`PerformanceObserver('longtask')\` (it reports only tasks over 50 ms; "none" means every task was shorter); `
-    + `**trace**: the longest main-thread task in Chromium's performance trace over the same span (any length). One page load per tracker.`);
-  p();
-  p('| tracker | tracked | in | longtask entries | longest (longtask) | longest (trace) | delivered | first / last arrived after tracking ended |');
-  p('|---|---:|---:|---:|---:|---:|---:|---:|');
-  const after = (ms) => (ms < 0 ? 'while tracking' : fmtMs(ms));
+function burstSection({ peers, bursts }) {
+  const why = { all: '', window: `; still arriving when the ${LONG_DELIVERY_TIMEOUT / 1000} s window closed`, stalled: `; none new for ${LONG_STALL_TIMEOUT / 1000} s` };
+  const lines = [
+    `## ${fmtInt(LONG_N)} events tracked within one second, collector healthy`,
+    '',
+    `${fmtInt(LONG_N)} \`track()\` calls, ${LONG_N / LONG_TICKS} every 10 ms (a tracker that cannot keep up is stopped after ${LONG_TRACK_DEADLINE / 1000} s), `
+      + `then up to ${LONG_DELIVERY_TIMEOUT / 1000} s for delivery (less once no new event has arrived for ${LONG_STALL_TIMEOUT / 1000} s: a tracker may drop what exceeds its queue). `
+      + 'Every collector answers at once (ours: demo/collector.mjs; the peers: 2xx to everything). One page load per tracker. '
+      + `**delivered**: distinct events in requests answered 2xx, out of ${fmtInt(LONG_N)}; **sent twice**: events that arrived again in a later request; `
+      + '**refused**: requests answered otherwise (e.g. 413, a body over the collector\'s 1 MiB); **last arrived**: the first `track()` → the last new event at the collector; '
+      + `**longtask**: the longest entry of the page's \`PerformanceObserver('longtask')\` (it reports only tasks over 50 ms; "none" means every task was shorter); `
+      + '**trace**: the longest main-thread task in Chromium\'s performance trace from the first `track()` until the wait for delivery ended (any length).',
+    '',
+    '| tracker | tracked | in | delivered | sent twice | refused | last arrived | longtask entries | longest (longtask) | longest (trace) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
   for (const peer of peers) {
     const b = bursts[peer.id];
     if (!b) continue;
     if (b.error && b.tracked == null) {
-      p(`| ${peer.label} | failed: ${b.error} | | | | | | |`);
+      lines.push(`| ${peer.label} | failed: ${b.error} | | | | | | | | |`);
       continue;
     }
     const d = peer.delivers === false;
-    p(`| ${peer.label} | ${fmtInt(b.tracked)} | ${fmtMs(b.trackMs)} | ${fmtInt(b.longtaskCount)} | ${b.longtaskCount ? fmtMs(b.longtask) : 'none'} | ${fmtMs(b.traceLongest)} | `
-      + `${d ? 'n/a' : fmtInt(b.delivered) + (b.allDelivered ? '' : ` of ${fmtInt(b.tracked)}`) + (typeof b.dropped === 'number' ? ` (${fmtInt(b.dropped)} dropped, by its own \`dropped\` events)` : '')} | ${d ? 'n/a' : b.firstIn != null ? `${after(b.firstIn)} / ${after(b.lastIn)}` : `none within ${LONG_DELIVERY_TIMEOUT / 1000} s`} |`);
+    const dropped = typeof b.dropped === 'number' ? ` (${fmtInt(b.dropped)} dropped, by its own \`dropped\` events)` : '';
+    const delivery = d ? 'n/a | n/a | n/a | n/a' : `${deliveredText(b)}${why[b.waitEnded] || ''}${dropped} | ${fmtInt(b.duplicates)} | ${fmtInt(b.refused)} | ${b.lastIn == null ? 'none' : fmtMs(b.lastIn)}`;
+    lines.push(`| ${peer.label} | ${fmtInt(b.tracked)} | ${fmtMs(b.trackMs)} | ${delivery} | ${fmtInt(b.longtaskCount)} | ${b.longtaskCount ? fmtMs(b.longtask) : 'none'} | ${fmtMs(b.traceLongest)} |`);
   }
-  p();
+  lines.push('');
+  return lines;
+}
 
-  // Setup
-  p('## How each tracker was set up');
-  p();
-  p('Each tracker talks to its own collector-like server on 127.0.0.1 (its own port: cross-origin to the page, as a tracker on its own domain is), which serves its script files, answers its API as the real service would, and counts the benchmark events (each carries `bench_run` and `bench_i` in its properties, found whatever the wire format). '
-    + 'Ours is answered by demo/collector.mjs (which validates and stores every event). '
-    + 'Nothing leaves loopback: Chromium\'s proxy is a local sink that refuses every request (Chromium never proxies loopback), and no host name but localhost resolves. '
-    + (USE_ROUTE ? 'A playwright route also aborts every non-loopback request. ' : 'No playwright route is set: it would intercept every request, loopback included, and slow the trackers that send one request per event (BENCH_ROUTE=1 adds it). ')
-    + (blocked.length ? `Requests refused: ${blocked.length} (${blocked.slice(0, 5).join(', ')}${blocked.length > 5 ? ', …' : ''}).` : 'No tracker tried to reach anything else.'));
-  p();
-  p('| tracker | package | configuration |');
-  p('|---|---|---|');
-  for (const peer of peers) p(`| ${peer.label} | ${peer.pkg}${peer.version !== '—' ? ' ' + peer.version : ''} | ${peer.config} |`);
-  p();
-  p(`Chromium flags: \`${chromeArgs.join(' ').replace(/127\.0\.0\.1:\d+/, '127.0.0.1:SINK_PORT')}\`. Every event: \`track('${EVENT_NAME}', {bench_run, bench_i, plan, price, currency, source})\` (Snowplow: a self-describing event with the same data; Plausible: the same props).`);
-  p();
-  p('Reproduce: `npm run bench` (builds dist/, installs bench/ from its lockfile, runs bench/run.mjs). `BENCH_RUNS=3` for a quicker pass, `BENCH_PEERS=floor,ours` for ours alone.');
-  p();
-  return lines.join('\n');
+function setupSection({ peers, chromeArgs, blocked }) {
+  return [
+    '## How each tracker was set up',
+    '',
+    'Each tracker talks to its own collector-like server on 127.0.0.1 (its own port: cross-origin to the page, as a tracker on its own domain is), which serves its script files, answers its API as the real service would, and counts the benchmark events (each carries `bench_run` and `bench_i` in its properties, found whatever the wire format). '
+      + 'Ours is answered by demo/collector.mjs (which validates and stores every event). '
+      + 'Nothing leaves loopback: Chromium\'s proxy is a local sink that refuses every request (Chromium never proxies loopback), and no host name but localhost resolves. '
+      + (USE_ROUTE ? 'A playwright route also aborts every non-loopback request. ' : 'No playwright route is set: it would intercept every request, loopback included, and slow the trackers that send one request per event (BENCH_ROUTE=1 adds it). ')
+      + (blocked.length ? `Requests refused: ${blocked.length} (${blocked.slice(0, 5).join(', ')}${blocked.length > 5 ? ', …' : ''}).` : 'No tracker tried to reach anything else.'),
+    '',
+    '| tracker | package | configuration |',
+    '|---|---|---|',
+    ...peers.map((peer) => `| ${peer.label} | ${peer.pkg}${peer.version !== '—' ? ' ' + peer.version : ''} | ${peer.config} |`),
+    '',
+    `Chromium flags: \`${chromeArgs.join(' ').replace(/127\.0\.0\.1:\d+/, '127.0.0.1:SINK_PORT')}\`. Every event: \`track('${EVENT_NAME}', {bench_run, bench_i, plan, price, currency, source})\` (Snowplow: a self-describing event with the same data; Plausible: the same props).`,
+    '',
+    'Reproduce: `npm run bench` (builds dist/, installs bench/ from its lockfile, runs bench/run.mjs). `BENCH_RUNS=3` for a quicker pass, `BENCH_PEERS=floor,ours` for ours alone.',
+    '',
+  ];
+}
+
+/** BENCHMARKS.md: the targets, ours beside the peers, then each measurement in detail. */
+function buildReport(c) {
+  return [headerSection, targetsSection, summarySection, sizeSection, costsSection, ratiosSection, burstSection, setupSection].flatMap((section) => section(c)).join('\n');
+}
+
+/** The targets on stderr too, met or not, so a run whose report goes elsewhere still says where we stand. */
+function logTargets(c) {
+  for (const [issue, rows] of targets(c)) {
+    log(`bench: targets (${issue}): met ${metCount(rows)}`);
+    for (const t of rows) log(`  ${t.ok == null ? '—     ' : t.ok ? 'met   ' : 'MISSED'} ${t.figure.replace(/`/g, '')}: ${t.value} (target ${t.target.replace(/`/g, '')}; best peer ${t.peer})`);
+  }
 }
 
 // ---- main ---------------------------------------------------------------------
@@ -578,7 +692,8 @@ async function main() {
     bursts[peer.id] = b;
     b.blocked.forEach((u) => blockedAll.add(`${peer.id}: ${u}`));
     log(`  burst ${peer.id.padEnd(9)} tracked ${b.tracked ?? '—'} in ${fmtMs(b.trackMs)}  longest ${b.longtaskCount ? fmtMs(b.longtask) : 'none ≥ 50 ms'} (trace ${fmtMs(b.traceLongest)})`
-      + (peer.delivers === false ? '' : `  delivered ${b.delivered ?? '—'} (first ${b.firstIn < 0 ? 'while tracking' : b.firstIn == null ? '—' : '+' + fmtMs(b.firstIn)}, last ${b.lastIn < 0 ? 'while tracking' : b.lastIn == null ? '—' : '+' + fmtMs(b.lastIn)})`) + (b.error ? `  ERROR ${b.error}` : ''));
+      + (peer.delivers === false ? '' : `  delivered ${deliveredText(b)} (${b.waitEnded ?? '—'}), sent twice ${b.duplicates ?? '—'}, refused ${b.refused ?? '—'}, last +${fmtMs(b.lastIn)}`)
+      + (b.error ? `  ERROR ${b.error}` : ''));
   }
 
   // Sizes: every script file each tracker's page loaded (first round), plus our inlined snippet.
@@ -610,8 +725,10 @@ async function main() {
   }
   fs.rmSync(dataDir, { recursive: true, force: true });
   const elapsed = Date.now() - started;
-  const report = buildReport({ machine, browserVersion, chromeArgs: env.args, peers, results, bursts, sizeRows, elapsed, runs: RUNS, blocked: [...blockedAll] });
+  const context = reportContext({ machine, browserVersion, chromeArgs: env.args, peers, results, bursts, sizeRows, elapsed, runs: RUNS, blocked: [...blockedAll] });
+  const report = buildReport(context);
   console.log(report);
+  logTargets(context);
   if (blockedAll.size) {
     log(`bench: ${blockedAll.size} non-loopback request(s) blocked:`);
     for (const u of [...blockedAll].slice(0, 20)) log('  ' + u);

@@ -1,7 +1,8 @@
 // A collector-like server for one tracker, on its own 127.0.0.1 port: it
 // accepts anything, answers each peer's API the way its client expects, serves
 // the peer's script files, and counts what arrives per page load ("run"):
-// requests, body bytes, and distinct benchmark events.
+// requests, body bytes, distinct benchmark events delivered (in requests
+// answered 2xx), re-sent events, and requests answered otherwise.
 //
 // Benchmark events are recognised by their properties, whatever the peer's
 // wire format: every event the bench tracks carries `bench_run` (the page
@@ -94,10 +95,17 @@ export async function startServer({ name, files = {}, pages = {}, api, delegate 
   const log = [];
   const waiters = new Set();
 
+  /**
+   * Per page load: `ids` the distinct events delivered (in a request answered
+   * 2xx), `received` every event in such requests (so `received - ids.size`
+   * is the re-sends), `refused` / `refusedEvents` requests answered otherwise,
+   * `lastNew` when the latest new event arrived, `progress` [distinct so far,
+   * time] per request.
+   */
   function runStats(run) {
     let r = runs.get(run);
     if (!r) {
-      r = { ids: new Set(), requests: 0, bytes: 0, progress: [] };
+      r = { ids: new Set(), received: 0, requests: 0, bytes: 0, refused: 0, refusedEvents: 0, lastNew: null, progress: [] };
       runs.set(run, r);
     }
     return r;
@@ -107,16 +115,27 @@ export async function startServer({ name, files = {}, pages = {}, api, delegate 
     const found = (body && body.length) || url.search ? decodeBody(body || Buffer.alloc(0), url) : [];
     entry.events = found.length;
     log.push(entry);
-    const touched = new Set();
+    // One request can name an event twice (e.g. a body and a query string
+    // decoded from the same data): only a later request counts as a re-send.
+    const byRun = new Map();
     for (const [run, i] of found) {
-      const r = runStats(run);
-      r.ids.add(i);
-      touched.add(run);
+      if (!byRun.has(run)) byRun.set(run, new Set());
+      byRun.get(run).add(i);
     }
-    for (const run of touched) {
+    const accepted = entry.status >= 200 && entry.status < 300;
+    for (const [run, seen] of byRun) {
       const r = runStats(run);
       r.requests++;
       r.bytes += entry.bytes;
+      if (accepted) {
+        const before = r.ids.size;
+        for (const i of seen) r.ids.add(i);
+        r.received += seen.size;
+        if (r.ids.size > before) r.lastNew = entry.end;
+      } else {
+        r.refused++;
+        r.refusedEvents += seen.size;
+      }
       r.progress.push([r.ids.size, entry.end]);
     }
     for (const w of waiters) w();
