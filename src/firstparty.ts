@@ -87,7 +87,6 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     const box = createOutbox({
       store,
       spill: local ? spill : undefined,
-      marks: local,
       tabId,
       nextKey,
       limits: () => ({ ...options, maxEventBytes: Math.min(options.maxBatchBytes, KEEPALIVE_LIMIT) - 32 }),

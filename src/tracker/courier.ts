@@ -14,7 +14,7 @@
  */
 import { backoff } from '../lib/backoff';
 import { batchBody, KEEPALIVE_LIMIT, splitBatches, utf8Length } from '../lib/batch';
-import { keyTab, keyTime } from '../lib/eventKey';
+import { keyTab } from '../lib/eventKey';
 import { liveTabs, withFlushLock } from '../lib/locks';
 import { warn } from '../lib/log';
 import { parseJson } from '../lib/parseJson';
@@ -37,12 +37,6 @@ export const MAX_IN_FLIGHT = 3;
  * large queue is tens of ms of main thread.
  */
 export const SWEEP_MS = 10000;
-
-/**
- * Without Web Locks or heartbeats (no localStorage either), a live tab cannot
- * be told from a closed one: another tab's events are taken once this old.
- */
-export const ORPHAN_AGE_MS = 600000;
 
 export interface CourierDependencies {
   outbox: Outbox;
@@ -77,6 +71,14 @@ export function createCourier({ outbox, reach, tabId, endpoint, maxBatchBytes, f
     if (!timer && endpoint()) timer = setTimeout(flush, Math.max(delay, retryAt - Date.now()));
   }
 
+  /** A round with a sweep at `time` (ms since the epoch; Infinity: never). */
+  function later(time: number): void {
+    if (time < Infinity) {
+      lastSweep = 0;
+      schedule(time - Date.now());
+    }
+  }
+
   /** Sends what is queued; `sweep` (an explicit flush()) also looks for other tabs' events at once. */
   function flush(sweepNow?: boolean): Promise<void> {
     if (sweepNow === true) lastSweep = 0;
@@ -99,9 +101,8 @@ export function createCourier({ outbox, reach, tabId, endpoint, maxBatchBytes, f
       // Another tab flushing holds the lock: it sends the orphans; we look again next round.
       if (!(await withFlushLock(sweep))) schedule(flushInterval());
     }
-    if (!(await send(outbox.unsent(false, (key) => inflight.has(key))))) return;
-    const due = outbox.nextHandedDue();
-    if (due) schedule(due - Date.now());
+    // Handed-over events go again once their grace is over (unless a retry is due first).
+    if (await send(outbox.unsent(false, (key) => inflight.has(key)))) later(outbox.due());
   }
 
   /** Sends other tabs' events that are nobody's now; runs under the flush lock. */
@@ -110,11 +111,11 @@ export function createCourier({ outbox, reach, tabId, endpoint, maxBatchBytes, f
     const { others, due } = await outbox.sweep();
     const live = await liveTabs();
     const now = Date.now();
-    const orphans = others.filter(([key]) => !inflight.has(key) && (live ? !live.has(keyTab(key)) : Math.abs(now - keyTime(key)) > ORPHAN_AGE_MS));
-    // Events of live tabs, or waiting out a handover's grace: look again soon.
-    if (orphans.length < others.length || due) lastSweep = 0;
-    if (due) schedule(due - now);
-    else if (orphans.length < others.length) schedule(SWEEP_MS);
+    // Without Web Locks or heartbeats a live tab cannot be told from a closed one: none is taken over.
+    const orphans = others.filter(([key]) => !inflight.has(key) && live && !live.has(keyTab(key)));
+    // Events of live tabs, or waiting out a handover's grace: look again then.
+    if (orphans.length < others.length) later(Date.now() + SWEEP_MS);
+    later(due);
     await send(orphans);
   }
 
@@ -168,10 +169,11 @@ export function createCourier({ outbox, reach, tabId, endpoint, maxBatchBytes, f
   }
 
   /** 5xx, 408, 429 or no answer: kept (within the caps), and retried after a jittered backoff (or Retry-After). */
-  async function retry(batch: QueueRecord[], { status, retryAfter }: SendResult): Promise<boolean> {
+  function retry(batch: QueueRecord[], { status, retryAfter }: SendResult): boolean {
     halted = true;
     reach.fail();
-    await outbox.cap();
+    // The next round reads the whole store, which applies the caps while the collector fails.
+    lastSweep = 0;
     const delay = Math.max(backoff(attempt++), retryAfter);
     retryAt = Date.now() + delay;
     report('failed', { status, count: batch.length, retryIn: delay });

@@ -67,7 +67,8 @@ async function arrival(collector, filter, count, { timeout = 20_000, quietMs = 0
  * cases included). `fn` adds to the row's note with `note(text)`.
  */
 async function deliveryCase(label, sent, siteOptions, fn) {
-  const site = await startSite(siteOptions);
+  // The demo collector keeps the newest 10,000 events (a ring buffer): these cases send up to 20,001.
+  const site = await startSite({ ...siteOptions, collector: { maxEvents: 100_000, maxStoredBytes: 256 * 1024 * 1024, ...siteOptions?.collector } });
   const { context, errors } = await newContext(browser);
   const row = { case: label, sent, received: '-', copies: '-', split: '-', requests: '-', result: 'FAILED', note: '' };
   rows.push(row);
