@@ -98,17 +98,3 @@ export function resolveOptions(options: any, onBad: (key: string) => void): Reso
   }
   return resolved;
 }
-
-/**
- * The bulk endpoint for a collection host: a bare domain (`fp.example.com`)
- * means https; a host with a scheme (`http://127.0.0.1:8787`) is used as
- * given. Returns '' for a host that is not a usable origin.
- */
-export function endpointFor(host: unknown): string {
-  try {
-    const text = (host as string).trim();
-    return new URL(/^https?:\/\//i.test(text) ? text : 'https://' + text).origin + '/events/track/bulk';
-  } catch {
-    return ''; // not a string, or not a host
-  }
-}

@@ -1,6 +1,6 @@
 /**
  * The snippet site owners paste into their pages (built to dist/snippet.min.js,
- * at most 1,000 bytes: it is inlined into every page). Compatible with
+ * at most 1,100 bytes: it is inlined into every page). Compatible with
  * Firstparty's published snippet: `window.firstparty` is an array that queues
  * `[method, ...args]` calls until the script loads, every method returns it,
  * and `load(writeKey, host, options)` stores `_writeKey`, `_host`,
@@ -10,27 +10,33 @@
  * array does not have (Firstparty's 20 — `track`, `page`, `trackLink`, … — and
  * our `consent`, `optIn`, `optOut`) is a function that queues the call. Listing
  * the names cost 231 bytes; the Proxy costs 40, which is what makes room for
- * the fast-bounce fallback below within 1,000 bytes. `then` is left undefined
- * so the stub is not mistaken for a promise (`await firstparty` must not hang).
+ * the fast-bounce fallback below. `then` is left undefined so the stub is not
+ * mistaken for a promise (`await firstparty` must not hang).
  *
  * Beyond Firstparty's snippet:
  * - each queued call notes its own moment (`t`: a Date, `p`: {url, title,
  *   referrer}), so the script replays it as it was, even after an SPA navigated;
+ * - the host may also be a path on the page's own origin (`/fp`: a reverse
+ *   proxy), used as a relative URL, so the browser resolves it;
  * - if the page hides or unloads before the script has arrived (a fast bounce,
  *   a slow CDN), the snippet sends its queued `track`/`page` calls itself with
- *   `sendBeacon` and marks them (`s`), so the script never sends them again.
- *   These events carry the page fields in `context.page` and, for `page`
- *   calls, in the properties; `profile_id` comes from the `fpid` cookie of an
- *   earlier visit (absent on a first visit: the collector creates one), and
- *   they have no `event_id`: they are sent once, then marked.
+ *   `sendBeacon` and takes them out of the queue, so no script (ours, an older
+ *   release, Firstparty's own) ever sends them again. These events carry the
+ *   page fields in `context.page` and, for `page` calls, in the properties; an
+ *   `event_id` from `crypto.randomUUID()` (see the listener); and the
+ *   `profile_id` the script would send: the `fpid` cookie of an earlier visit,
+ *   decoded as the script reads it (absent on a first visit: the collector
+ *   creates one).
  * The loader-only build (dist/snippet-lite.min.js) has no fallback; it passes
  * on the snippet's CSP nonce and `options.integrity` (SRI) instead.
  */
-type Call = any[] & { t?: Date; p?: { url: string; title: string; referrer: string }; s?: 1 };
+type Call = any[] & { t?: Date; p?: { url: string; title: string; referrer: string } };
 /** Replaced at build time: true in dist/snippet.min.js, false in dist/snippet-lite.min.js. */
 declare const BOUNCE_FALLBACK: boolean;
 
-((w: any, d: Document, stub?: any) => {
+// `sendable`: how many queued calls the fast-bounce fallback may send, or NaN
+// once any other call is queued (NaN stays NaN, and is falsy).
+((w: any, d: Document, stub?: any, sendable = 0) => {
   // Already there: the library (no push) handles every call itself; an earlier
   // run of this snippet keeps its queue.
   if ((stub = w.firstparty)) return stub.push && console.warn('Firstparty snippet included twice.');
@@ -40,7 +46,17 @@ declare const BOUNCE_FALLBACK: boolean;
       // lack String.prototype.big: they read the array, so conversions work.
       method in queue || method == 'then' || !method.big
         ? queue[method]
-        : (...call: Call) => ((call = [method, ...call] as Call).t = new Date(), (call.p = { url: d.URL, title: d.title, referrer: d.referrer }), queue.push(call), stub),
+        : (...call: Call) => (
+            // Only track and page calls are sent by the fallback. Counting here
+            // costs 9 bytes less than checking every queued call at hide, and
+            // is the same test: the fallback never sends (so never takes out)
+            // any other call, which waits for the script.
+            BOUNCE_FALLBACK && (sendable += (/^(track|page(view)?)$/.test(method) || NaN) as any),
+            ((call = [method, ...call] as Call).t = new Date()),
+            (call.p = { url: d.URL, title: d.title, referrer: d.referrer }),
+            queue.push(call),
+            stub
+          ),
   });
   stub.SNIPPET_VERSION = '1.0.0';
   // dist/snippet-lite.min.js trades the fallback for what strict sites need:
@@ -53,7 +69,13 @@ declare const BOUNCE_FALLBACK: boolean;
     stub._writeKey = key;
     stub._host = host;
     stub._firstpartyOptions = options;
-    host = /\/\//.test(host) ? host : 'https://' + host;
+    // A bare host means https. A URL with a scheme, a scheme-relative host
+    // (`//fp.example.com`) and a path on this origin (`/fp`, 4 bytes) are
+    // used as given: the browser resolves them against the page, as the
+    // script does. The script's rule (src/lib/endpoint.ts) also drops a
+    // trailing slash and refuses a bad host with a warning: 106 bytes more
+    // written here by hand, 140 imported from there; the ceiling leaves 3.
+    host = /^\/|\/\//.test(host) ? host : 'https://' + host;
     // A script element inserted by code is async already.
     (script = d.createElement('script')).src = host + (options?.libraryPath || '/js/firstparty.min.js');
     if (!BOUNCE_FALLBACK) {
@@ -68,42 +90,59 @@ declare const BOUNCE_FALLBACK: boolean;
     if (BOUNCE_FALLBACK)
       // Leaving includes unloading: the document turns hidden after `pagehide`
       // (HTML "unload a document"), so one listener serves both.
-      addEventListener('visibilitychange', (calls?: any, nav: any = navigator) => {
+      addEventListener('visibilitychange', (page?: any, nav: any = navigator, cookies?: string) => {
         try {
           // Only when leaving, online, and while the script has not taken over
           // (a script that does not mark the calls it replays, an older release
           // or Firstparty's own, must not see them sent twice). Privacy as the
           // script decides it, but more cautious: nothing under Global Privacy
           // Control (even with respectPrivacySignals: false), after an earlier
-          // visit's opt-out (the fp_optout cookie), or with a consent option
+          // visit's opt-out (the fp_optout cookie; `fp_optout=1` anywhere in
+          // the cookies counts: a false alarm only leaves the calls to the
+          // script, and a word boundary would cost 2 bytes), or with a consent option
           // other than true. And only when every call waiting is a track or
-          // page call: an optOut(), consent() or addSourceMiddleware() (which
-          // may strip PII) waiting for the script means the script must decide,
-          // and so does an identify(), alias() or reset() (the IDs would be wrong).
-          (calls =
-            w.firstparty == stub &&
-            nav.onLine &&
-            d.hidden &&
-            !nav.globalPrivacyControl &&
-            (options?.consent ?? 1) > 0 &&
-            !/\bfp_optout=1/.test(d.cookie) &&
-            stub.filter((call: Call) => !call.s))[0] &&
-            calls.every((call: Call) => /^(track|page(view)?)$/.test(call[0])) &&
+          // page call (`sendable`): an optOut(), consent() or
+          // addSourceMiddleware() (which may strip PII) waiting for the script
+          // means the script must decide, and so does an identify(), alias()
+          // or reset() (the IDs would be wrong).
+          // The first six tests are joined by `&` (1 byte less than `&&`
+          // each): all are cheap reads, nothing needs to be skipped. The
+          // cookies are read once for the opt-out and the profile (3 bytes).
+          ((w.firstparty == stub) as any) &
+            nav.onLine &
+            (d.hidden as any) &
+            (!nav.globalPrivacyControl as any) &
+            (((options?.consent ?? 1) > 0) as any) &
+            (!/fp_optout=1/.test((cookies = d.cookie)) as any) &&
+            sendable &&
             nav.sendBeacon(
               host + '/events/track/bulk',
               new Blob(
                 [
                   JSON.stringify({
-                    events: calls.map((call: Call, page?: boolean) => (
+                    events: stub.map((call: Call) => (
                       // 'page' and 'pageview' < 'q' < 'track'
                       (page = call[0] < 'q'),
                       {
+                        // A UUID (22 bytes) rather than the library's `EV` + 30
+                        // base-62 characters (about 70): a collector dedupes by
+                        // any unique string. randomUUID exists only in secure
+                        // contexts; on a plain-http page these events go without
+                        // one rather than not at all (they are sent once).
+                        event_id: crypto.randomUUID?.(),
                         name: page ? 'Page Viewed' : call[1],
                         write_key: key,
-                        profile_id: d.cookie.match(/(^|; )fpid=([^;]+)/)?.[2],
+                        // The script writes the cookie with encodeURIComponent
+                        // (src/lib/cookies.ts) and sends it decoded: an ID such
+                        // as `auth0|5f7c…` must not arrive as `auth0%7C5f7c…`
+                        // (23 bytes). A malformed value throws: nothing is sent,
+                        // and the calls stay for the script.
+                        profile_id: cookies!.match(/(^|; )fpid=([^;]+)/)?.map(decodeURIComponent)[2],
                         // The call's properties object (track(name, properties),
-                        // page(category?, name?, properties?)), over the page fields for a page call.
-                        properties: { ...(page && call.p), ...call.find((arg) => typeof arg == 'object') },
+                        // page(category?, name?, properties?)), over the page fields for a page call:
+                        // its first non-primitive argument (4 bytes less than a typeof test; a
+                        // callback spreads to nothing).
+                        properties: { ...(page && call.p), ...call.find((arg) => arg === Object(arg)) },
                         context: { page: call.p },
                         // A Date's JSON is its ISO 8601 string.
                         created_at: call.t,
@@ -114,7 +153,10 @@ declare const BOUNCE_FALLBACK: boolean;
                 { type: 'application/json' },
               ),
             ) &&
-            calls.map((call: Call) => (call.s = 1));
+            // Sent: out of the queue (the script replays what is left), and
+            // the count starts again. Taking them out costs 24 bytes less than
+            // marking them and filtering the marks out at every hide.
+            stub.splice((sendable = 0));
         } catch {
           // Never throw into the page; the script sends these calls if it loads.
         }

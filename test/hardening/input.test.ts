@@ -172,13 +172,17 @@ describe('load() with a bad write key or host', () => {
     expect(net.delivered()[0].write_key).toBe(KEY);
   });
 
-  it('a host with a path, query, fragment or credentials: only its origin is used', async () => {
-    for (const host of [HOST + '/some/path?q=1#frag', 'http://user:pass@127.0.0.1:9999/x', '  ' + HOST + '  ']) {
+  it('a host with a path keeps it (a proxy path, issue 13); its query, fragment and credentials are dropped', async () => {
+    for (const [host, endpoint] of [
+      [HOST + '/some/path/?q=1#frag', HOST + '/some/path/events/track/bulk'],
+      ['http://user:pass@127.0.0.1:9999/x', 'http://127.0.0.1:9999/x/events/track/bulk'],
+      ['  ' + HOST + '  ', ENDPOINT],
+    ]) {
       const { fp, net } = tracker({ noLoad: true });
       fp.load(KEY, host);
-      fp.track('Origin Only');
+      fp.track('Path Kept');
       await fp.flush();
-      expect(net.requests.map((r) => r.url)).toEqual([ENDPOINT]);
+      expect(net.requests.map((r) => r.url)).toEqual([endpoint]);
     }
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { DEFAULTS, endpointFor, resolveOptions } from '../../src/lib/options';
+import { DEFAULTS, resolveOptions } from '../../src/lib/options';
 
 describe('resolveOptions', () => {
   it('fills in the documented defaults', () => {
@@ -33,20 +33,5 @@ describe('resolveOptions', () => {
 
   it('ignores garbage option objects', () => {
     expect(resolveOptions('nonsense', () => {})).toMatchObject({ flushInterval: 1000 });
-  });
-});
-
-describe('endpointFor', () => {
-  it('means https for a bare host and keeps a given scheme', () => {
-    expect(endpointFor('fp.example.com')).toBe('https://fp.example.com/events/track/bulk');
-    expect(endpointFor(' fp.example.com ')).toBe('https://fp.example.com/events/track/bulk');
-    expect(endpointFor('http://127.0.0.1:8787')).toBe('http://127.0.0.1:8787/events/track/bulk');
-    expect(endpointFor('https://fp.example.com/')).toBe('https://fp.example.com/events/track/bulk');
-  });
-
-  it('is empty for a host that is not usable', () => {
-    for (const host of ['', '   ', undefined, null, 42, {}, 'not a host', 'http://', 'fp.example.com:99999']) {
-      expect(endpointFor(host)).toBe('');
-    }
   });
 });
