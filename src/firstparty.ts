@@ -81,42 +81,28 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     };
   }
 
-  /** The parts that store and deliver, made at load() (they need its options). */
+  /**
+   * The parts that store and deliver, made at load() (they need its options);
+   * marks, spills and heartbeats go to localStorage only where the site lets
+   * us write there.
+   */
   function startDelivery(store: EventStore, spill: EventStore | undefined) {
-    // Marks, spills and heartbeats go to localStorage: only where the site lets us write there.
-    const local = !blocked && (options.storage === 'cookie' || options.storage === 'localStorage');
-    const box = createOutbox({
-      store,
-      spill: local ? spill : undefined,
-      tabId,
-      nextKey,
-      limits: () => ({ ...options, maxEventBytes: Math.min(options.maxBatchBytes, KEEPALIVE_LIMIT) - 32 }),
-      failing: reach.failing,
-      report,
-    });
-    const courier = createCourier({
-      outbox: box,
-      reach,
-      tabId,
-      endpoint: () => endpoint,
-      maxBatchBytes: () => options.maxBatchBytes,
-      flushInterval: () => options.flushInterval,
-      fetch: fetchImpl,
-      report,
-    });
-    const handover = createHandover({ outbox: box, courier, reach, endpoint: () => endpoint, maxBatchBytes: () => options.maxBatchBytes, sendBeacon, report });
+    const getOptions = () => options;
+    const getEndpoint = () => endpoint;
+    outbox = createOutbox({ store, spill, tabId, nextKey, limits: () => ({ ...options, maxEventBytes: Math.min(options.maxBatchBytes, KEEPALIVE_LIMIT) - 32 }), failing: reach.failing, report });
+    const courier = createCourier({ outbox, reach, tabId, endpoint: getEndpoint, options: getOptions, fetch: fetchImpl, report });
+    const handover = createHandover({ outbox, courier, reach, endpoint: getEndpoint, options: getOptions, sendBeacon, report });
     const onOnline = () => courier.online();
     const onOffline = () => reach.fail();
     addEventListener('online', onOnline);
     addEventListener('offline', onOffline);
     cleanups.push(
-      holdTabLock(tabId, local),
+      holdTabLock(tabId, !!spill),
       onPageHide(handover.hide, handover.show),
       () => removeEventListener('online', onOnline),
       () => removeEventListener('offline', onOffline),
       courier.stop,
     );
-    outbox = box;
     return { courier, handover };
   }
   let delivery: ReturnType<typeof startDelivery> | undefined;
@@ -125,7 +111,7 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
   function keep(event: FirstpartyEvent, callback: unknown): void {
     outbox!.add(event, callback);
     report('track', event);
-    delivery!.handover.added(options.flushInterval);
+    delivery!.handover.added();
   }
 
   const recorder = createRecorder({ identity: () => identity!, writeKey: () => writeKey, middlewares, keep, report });
@@ -195,8 +181,8 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
       cookieDomain = options.cookieDomain ?? (options.storage === 'cookie' ? topDomain() : '');
       useIdentity();
       // Spilled events go where the queue looks: the given queue itself (tests), or localStorage.
-      const store = givenQueue || (options.storage === 'none' ? memoryStore() : createQueue());
-      delivery = startDelivery(store, options.storage === 'none' ? undefined : givenQueue || localStorageStore());
+      const local = !blocked && (options.storage === 'cookie' || options.storage === 'localStorage');
+      delivery = startDelivery(givenQueue || (options.storage === 'none' ? memoryStore() : createQueue()), local ? givenQueue || localStorageStore() : undefined);
       if (options.pageviews === 'history') cleanups.push(watchHistory(() => call('page', [], {})));
       debug('loaded', endpoint, options, blocked);
       release();

@@ -44,8 +44,8 @@ export interface CourierDependencies {
   tabId: string;
   /** The bulk endpoint ('' before load and after destroy()). */
   endpoint(): string;
-  maxBatchBytes(): number;
-  flushInterval(): number;
+  /** The tracker's options (read when needed: load() sets them). */
+  options(): { maxBatchBytes: number; flushInterval: number };
   fetch?: typeof fetch;
   report(name: string, detail?: unknown): void;
 }
@@ -54,7 +54,7 @@ const keysOf = (records: QueueRecord[]) => records.map(([key]) => key);
 const hidden = () => document.visibilityState === 'hidden';
 
 /** Creates the courier of one tab. */
-export function createCourier({ outbox, reach, tabId, endpoint, maxBatchBytes, flushInterval, fetch: fetchImpl, report }: CourierDependencies) {
+export function createCourier({ outbox, reach, tabId, endpoint, options, fetch: fetchImpl, report }: CourierDependencies) {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let retryAt = 0;
   let attempt = 0;
@@ -99,7 +99,7 @@ export function createCourier({ outbox, reach, tabId, endpoint, maxBatchBytes, f
     if (!endpoint()) return;
     if (!lastSweep || Date.now() - lastSweep >= SWEEP_MS || Date.now() < lastSweep) {
       // Another tab flushing holds the lock: it sends the orphans; we look again next round.
-      if (!(await withFlushLock(sweep))) schedule(flushInterval());
+      if (!(await withFlushLock(sweep))) schedule(options().flushInterval);
     }
     // Handed-over events go again once their grace is over (unless a retry is due first).
     if (await send(outbox.unsent(false, (key) => inflight.has(key)))) later(outbox.due());
@@ -125,7 +125,8 @@ export function createCourier({ outbox, reach, tabId, endpoint, maxBatchBytes, f
    */
   async function send(records: QueueRecord[]): Promise<boolean> {
     const keepalive = hidden();
-    const limit = keepalive ? Math.min(maxBatchBytes(), KEEPALIVE_LIMIT - keepaliveBytes) : maxBatchBytes();
+    const { maxBatchBytes } = options();
+    const limit = keepalive ? Math.min(maxBatchBytes, KEEPALIVE_LIMIT - keepaliveBytes) : maxBatchBytes;
     const batches = splitBatches(records, limit);
     let next = 0;
     halted = false;

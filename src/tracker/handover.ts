@@ -23,13 +23,13 @@ export interface HandoverDependencies {
   courier: Courier;
   reach: Reachability;
   endpoint(): string;
-  maxBatchBytes(): number;
+  options(): { maxBatchBytes: number; flushInterval: number };
   sendBeacon(url: string, body: string): boolean;
   report(name: string, detail?: unknown): void;
 }
 
 /** Creates the handover of one tab. */
-export function createHandover({ outbox, courier, reach, endpoint, maxBatchBytes, sendBeacon, report }: HandoverDependencies) {
+export function createHandover({ outbox, courier, reach, endpoint, options, sendBeacon, report }: HandoverDependencies) {
   /** A hide signal is being dispatched (until the next task). */
   let hiding = false;
   let queued = false;
@@ -45,7 +45,7 @@ export function createHandover({ outbox, courier, reach, endpoint, maxBatchBytes
     const inKeepalive = new Set(keepalive.keys);
     let budget = KEEPALIVE_LIMIT - keepalive.bytes;
     // Events in a plain (visible-time) request are included: unload cancels it.
-    for (const batch of splitBatches(outbox.unsent(true, (key) => inKeepalive.has(key)), Math.min(maxBatchBytes(), budget))) {
+    for (const batch of splitBatches(outbox.unsent(true, (key) => inKeepalive.has(key)), Math.min(options().maxBatchBytes, budget))) {
       const body = batchBody(batch, new Date().toISOString());
       const bytes = utf8Length(body);
       if (bytes > budget || !sendBeacon(endpoint(), body)) {
@@ -78,12 +78,12 @@ export function createHandover({ outbox, courier, reach, endpoint, maxBatchBytes
      * page can go; in a hidden page it is sent at once (a keepalive request,
      * whose answer a living page still reads); otherwise after `flushInterval`.
      */
-    added(flushInterval: number): void {
+    added(): void {
       if (hiding) {
         if (!queued) queueMicrotask(handOver);
         queued = true;
       } else if (document.visibilityState === 'hidden') courier.flush();
-      else courier.schedule(flushInterval);
+      else courier.schedule(options().flushInterval);
     },
   };
 }
