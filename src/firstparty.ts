@@ -50,7 +50,12 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
   const reach = createReachability();
   let endpoint = '';
   let writeKey = '';
-  let cookieDomain = '';
+  let cookieDomain: string | undefined;
+  /**
+   * The cookie Domain, probed when first needed: the probe writes a test cookie
+   * per parent domain (a synchronous IPC each in Chromium), which load() need not pay.
+   */
+  const domain = () => (cookieDomain ??= options.cookieDomain ?? (options.storage === 'cookie' ? topDomain() : ''));
   let options: ResolvedOptions = DEFAULTS;
   let identity: Identity | undefined;
   /** Why nothing may be recorded now ('' when recording is allowed). */
@@ -122,7 +127,7 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
    * (an earlier visit's, if there are any).
    */
   function useIdentity(): void {
-    identity = createIdentity(options.sessionTimeout, cookieDomain, blocked || consent !== true ? 'memory' : options.storage);
+    identity = createIdentity(options.sessionTimeout, domain, blocked || consent !== true ? 'memory' : options.storage);
   }
 
   /**
@@ -178,7 +183,6 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
       if (options.debug) logState.debug = true;
       consent = options.consent;
       blocked = options.respectPrivacySignals && hasPrivacySignal() ? 'Global Privacy Control' : isOptedOut() ? 'opted out' : '';
-      cookieDomain = options.cookieDomain ?? (options.storage === 'cookie' ? topDomain() : '');
       useIdentity();
       // Spilled events go where the queue looks: the given queue itself (tests), or localStorage.
       const local = !blocked && (options.storage === 'cookie' || options.storage === 'localStorage');
@@ -229,14 +233,14 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     },
     optOut() {
       blocked = 'opted out';
-      setOptedOut(true, cookieDomain);
+      setOptedOut(true, domain());
       waiting = [];
       // Empty the queue, our own events and any other's alike, up to now: an
       // optIn() and track() later in the same task must not lose their event.
       outbox?.clear();
     },
     optIn() {
-      setOptedOut(false, cookieDomain);
+      setOptedOut(false, domain());
       if (blocked === 'opted out') {
         blocked = '';
         // The IDs were kept in memory while opted out; stored ones from now on.

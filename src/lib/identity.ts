@@ -42,8 +42,10 @@ export interface Identity {
  * keeps the visitor; when both are refused they live in memory for the page.
  * The session cookie's Max-Age slides with activity, which is what shares one
  * session across tabs: any tab's activity keeps it alive for all of them.
+ * `domain` is the cookie Domain, or a function giving it when first written
+ * (the tracker probes it then, not at load).
  */
-export function createIdentity(sessionTimeout: number, domain: string, storage: IdentityStorage = 'cookie'): Identity {
+export function createIdentity(sessionTimeout: number, domain: string | (() => string), storage: IdentityStorage = 'cookie'): Identity {
   let profile = '';
   let session = '';
   // Inactivity within this tab is measured on the monotonic clock
@@ -104,8 +106,9 @@ export function createIdentity(sessionTimeout: number, domain: string, storage: 
 
   function write(now: number): void {
     if (cookies) {
-      writeCookie(PROFILE_COOKIE, profile, PROFILE_MAX_AGE, domain);
-      writeCookie(SESSION_COOKIE, session, Math.round(sessionTimeout / 1000), domain);
+      const on = typeof domain == 'function' ? domain() : domain;
+      writeCookie(PROFILE_COOKIE, profile, PROFILE_MAX_AGE, on);
+      writeCookie(SESSION_COOKIE, session, Math.round(sessionTimeout / 1000), on);
     }
     if (persistent) {
       lsSet(PROFILE_COOKIE, profile);

@@ -16,7 +16,7 @@ import { backoff } from '../lib/backoff';
 import { batchBody, KEEPALIVE_LIMIT, splitBatches, utf8Length } from '../lib/batch';
 import { keyTab } from '../lib/eventKey';
 import { liveTabs, withFlushLock } from '../lib/locks';
-import { warn } from '../lib/log';
+import { debug, warn } from '../lib/log';
 import { parseJson } from '../lib/parseJson';
 import type { QueueRecord } from '../lib/queue';
 import type { Reachability } from '../lib/reachability';
@@ -164,7 +164,8 @@ export function createCourier({ outbox, reach, tabId, endpoint, options, fetch: 
     hidden() ? outbox.handOver(keys, true) : outbox.forget(keys);
     const answer = parseJson(text);
     const rejected = isObject(answer) && typeof answer.rejected === 'number' ? answer.rejected : 0;
-    if (rejected) warn('the collector rejected ' + rejected + ' of ' + batch.length + ' events', answer.rejections || '');
+    // A collector that says what it rejected (the demo's does; Firstparty's answers 200 with no detail).
+    if (rejected) debug('the collector rejected ' + rejected + ' of ' + batch.length + ' events', answer.rejections || '');
     report('sent', { status, count: batch.length, ...(rejected && { rejected, rejections: answer!.rejections }) });
     return true;
   }
