@@ -7,15 +7,13 @@
  * - courier.ts: stored events are delivered, retried, or dropped;
  * - handover.ts: what is left when the page goes away is handed to the browser.
  */
-import { KEEPALIVE_LIMIT } from './lib/batch';
 import { pageSnapshot } from './lib/context';
 import { topDomain } from './lib/cookies';
 import { createEmitter, type Handler } from './lib/emitter';
 import { createKeyMaker } from './lib/eventKey';
 import { createIdentity, type Identity } from './lib/identity';
-import { holdTabLock } from './lib/locks';
+import { guard } from './lib/guard';
 import { debug, logState, warn } from './lib/log';
-import { onPageHide } from './lib/onPageHide';
 import { DEFAULTS, resolveOptions, type FirstpartyOptions, type ResolvedOptions } from './lib/options';
 import { endpointFor } from './lib/endpoint';
 import { createQueue, localStorageStore, memoryStore, type EventStore } from './lib/queue';
@@ -24,9 +22,7 @@ import { createReachability } from './lib/reachability';
 import { bindElements, forElement, toElements, type Elements, type PerElement } from './lib/bindElements';
 import { hasPrivacySignal, isOptedOut, setOptedOut } from './lib/privacy';
 import { watchHistory } from './lib/watchHistory';
-import { createCourier } from './tracker/courier';
-import { createHandover } from './tracker/handover';
-import { createOutbox, type Outbox } from './tracker/outbox';
+import { startDelivery, type Delivery } from './tracker/delivery';
 import { createRecorder, EVENT_NAMES } from './tracker/recorder';
 import { beacon } from './lib/transport';
 import type { CallSite, Dependencies, Firstparty, FirstpartyEvent, Properties, SourceMiddleware } from './types';
@@ -36,6 +32,9 @@ export { EVENT_NAMES };
 
 /** Methods that record events: before `load()` (or consent) they wait, in call order. */
 const RECORDING = ['track', 'page', 'pageview', 'identify', 'group', 'alias'];
+
+/** Whether `value` is a function; warns about it when not. */
+const isFunction = (value: unknown, method: string) => typeof value === 'function' || warn(method + '() needs a function');
 
 /**
  * Creates a tracker. The IIFE build creates one for `window.firstparty`;
@@ -67,7 +66,6 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
   const middlewares: SourceMiddleware[] = [];
   let noIntegrations = 0;
   const cleanups: (() => void)[] = [];
-  let outbox: Outbox | undefined;
 
   /** A library event for `on()` listeners, logged in debug mode. */
   function report(name: string, detail?: unknown): void {
@@ -75,46 +73,11 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     emitter.emit(name, detail);
   }
 
-  /** Wraps a function so that nothing it does can throw into the page. */
-  function guard<A extends unknown[], R>(name: string, fn: (...args: A) => R) {
-    return (...args: A): R | undefined => {
-      try {
-        return fn(...args);
-      } catch (error) {
-        warn(name + '() failed', error);
-      }
-    };
-  }
-
-  /**
-   * The parts that store and deliver, made at load() (they need its options);
-   * marks, spills and heartbeats go to localStorage only where the site lets
-   * us write there.
-   */
-  function startDelivery(store: EventStore, spill: EventStore | undefined) {
-    const getOptions = () => options;
-    const getEndpoint = () => endpoint;
-    outbox = createOutbox({ store, spill, tabId, nextKey, limits: () => ({ ...options, maxEventBytes: Math.min(options.maxBatchBytes, KEEPALIVE_LIMIT) - 32 }), failing: reach.failing, report });
-    const courier = createCourier({ outbox, reach, tabId, endpoint: getEndpoint, options: getOptions, fetch: fetchImpl, report });
-    const handover = createHandover({ outbox, courier, reach, endpoint: getEndpoint, options: getOptions, sendBeacon, report });
-    const onOnline = () => courier.online();
-    const onOffline = () => reach.fail();
-    addEventListener('online', onOnline);
-    addEventListener('offline', onOffline);
-    cleanups.push(
-      holdTabLock(tabId, !!spill),
-      onPageHide(handover.hide, handover.show),
-      () => removeEventListener('online', onOnline),
-      () => removeEventListener('offline', onOffline),
-      courier.stop,
-    );
-    return { courier, handover };
-  }
-  let delivery: ReturnType<typeof startDelivery> | undefined;
+  let delivery: Delivery | undefined;
 
   /** Takes a finished event from the recorder into the outbox. */
   function keep(event: FirstpartyEvent, callback: unknown): void {
-    outbox!.add(event, callback);
+    delivery!.outbox.add(event, callback);
     report('track', event);
     delivery!.handover.added();
   }
@@ -161,9 +124,6 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
       );
     };
 
-  /** Whether `value` is a function; warns about it when not. */
-  const isFunction = (value: unknown, method: string) => typeof value === 'function' || warn(method + '() needs a function');
-
   /**
    * on()/once(). `ready` is a state: a listener added once it has happened (an
    * on('ready') replayed from the snippet's queue, which runs after load())
@@ -186,7 +146,19 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
       useIdentity();
       // Spilled events go where the queue looks: the given queue itself (tests), or localStorage.
       const local = !blocked && (options.storage === 'cookie' || options.storage === 'localStorage');
-      delivery = startDelivery(givenQueue || (options.storage === 'none' ? memoryStore() : createQueue()), local ? givenQueue || localStorageStore() : undefined);
+      delivery = startDelivery({
+        store: givenQueue || (options.storage === 'none' ? memoryStore() : createQueue()),
+        spill: local ? givenQueue || localStorageStore() : undefined,
+        tabId,
+        nextKey,
+        reach,
+        endpoint: () => endpoint,
+        options: () => options,
+        fetch: fetchImpl,
+        sendBeacon,
+        report,
+      });
+      cleanups.push(delivery.stop);
       if (options.pageviews === 'history') cleanups.push(watchHistory(() => call('page', [], {})));
       debug('loaded', endpoint, options, blocked);
       release();
@@ -237,7 +209,7 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
       waiting = [];
       // Empty the queue, our own events and any other's alike, up to now: an
       // optIn() and track() later in the same task must not lose their event.
-      outbox?.clear();
+      delivery?.outbox.clear();
     },
     optIn() {
       setOptedOut(false, domain());

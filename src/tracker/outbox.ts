@@ -19,6 +19,7 @@
 import { recordBytes, splitBatches } from '../lib/batch';
 import { eventJson } from '../lib/context';
 import { isKey, keyTab, keyTime } from '../lib/eventKey';
+import { guard } from '../lib/guard';
 import { debug, warn } from '../lib/log';
 import { parseJson } from '../lib/parseJson';
 import type { EventStore, QueueRecord } from '../lib/queue';
@@ -89,23 +90,6 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
   const forget = (keys: string[]): Promise<unknown> => (drop(keys), keys[0] ? store.remove(keys) : Promise.resolve());
   const inGrace = (entry: Entry, now = Date.now()) => Math.abs(now - entry.handed!) < HANDOVER_GRACE_MS;
 
-  /**
-   * The handover marks, read without trusting them; `change` changes them
-   * (not written where localStorage is off limits: no spill store).
-   */
-  function mark(change?: (marks: Record<string, number>) => void): Record<string, number> {
-    const marks = parseJson(lsGet(MARKS));
-    const held: Record<string, number> = isObject(marks) ? (marks as Record<string, number>) : {};
-    if (change && spill) {
-      change(held);
-      lsSet(MARKS, Object.keys(held)[0] ? JSON.stringify(held) : null);
-    }
-    return held;
-  }
-
-  /** The earliest of `times` plus the grace period (Infinity: none). */
-  const dueAfter = (times: number[]) => times.reduce((first, time) => Math.min(first, time || Infinity), Infinity) + HANDOVER_GRACE_MS;
-
   /** Serializes an entry; false (and the event dropped, with a warning) when it cannot be sent. */
   function serialize(key: string, entry: Entry): boolean {
     const event = entry.event!;
@@ -165,26 +149,9 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
         const callback = entry.callback;
         entry.callback = 0;
         // A throwing callback is the page's problem, not the queue's.
-        if (typeof callback == 'function') guardCall(callback as () => void);
+        if (typeof callback == 'function') guard('callback', callback as () => void)();
       }
     }
-  }
-
-  /**
-   * The records over maxQueue or maxQueueBytes, oldest first (`records` is
-   * in key order), with a warning (once a page: an outage at a high event
-   * rate runs this often) and a `dropped` event.
-   */
-  function overCaps(records: QueueRecord[]): string[] {
-    const { maxQueue, maxQueueBytes } = limits();
-    let bytes = records.reduce((sum, record) => sum + recordBytes(record), 0);
-    let excess = 0;
-    while (records.length - excess > maxQueue || bytes > maxQueueBytes) bytes -= recordBytes(records[excess++]);
-    if (excess) {
-      (warned++ ? debug : warn)(excess + ' oldest events dropped: queue full (maxQueue ' + maxQueue + ', maxQueueBytes ' + maxQueueBytes + ') while the collector fails');
-      report('dropped', { reason: 'queue limits', count: excess });
-    }
-    return records.slice(0, excess).map(([key]) => key);
   }
 
   return {
@@ -230,7 +197,7 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
       const now = Date.now();
       if (confirmed) drop(keys);
       else keys.forEach((key) => own.has(key) && (own.get(key)!.handed = now));
-      if (keys[0]) mark((marks) => keys.forEach((key) => (marks[key] = confirmed ? 0 : now)));
+      if (keys[0]) mark(!!spill, (marks) => keys.forEach((key) => (marks[key] = confirmed ? 0 : now)));
     },
 
     /**
@@ -256,7 +223,7 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
     async sweep(): Promise<{ others: QueueRecord[]; due: number }> {
       const now = Date.now();
       const { maxAge, maxEventBytes } = limits();
-      const marks = mark();
+      const marks = mark(false);
       const all = await store.all();
       // Only age counts: a record dated in the future (a clock that was ahead)
       // is kept, and this tab's own events never expire (its clock may have
@@ -278,12 +245,16 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
         warn(bad + ' events dropped (maxAge or corrupt)');
         report('dropped', { reason: 'queue limits', count: bad });
       }
-      const over = failing() ? overCaps(kept) : [];
+      const over = failing() ? overCaps(kept, limits()) : [];
+      if (over[0]) {
+        (warned++ ? debug : warn)(over.length + ' oldest events dropped: queue full while the collector fails (maxQueue, maxQueueBytes)');
+        report('dropped', { reason: 'queue limits', count: over.length });
+      }
       kept = kept.slice(over.length);
       await forget(gone.concat(over));
       // Marks whose events are gone are cleared; handed-over ones wait out their grace.
       const left = new Set(kept.map(([key]) => key));
-      mark((held) => Object.keys(held).forEach((key) => left.has(key) || delete held[key]));
+      mark(!!spill, (held) => Object.keys(held).forEach((key) => left.has(key) || delete held[key]));
       const waiting = kept.filter(([key]) => keyTab(key) !== tabId);
       const others = waiting.filter(([key]) => !marks[key] || !inGrace({ handed: marks[key] }, now));
       return { others, due: dueAfter(waiting.map(([key]) => marks[key])) };
@@ -299,14 +270,33 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
   };
 }
 
-/** Calls a page's callback; what it throws is warned about, never thrown into our code. */
-function guardCall(callback: () => void): void {
-  try {
-    callback();
-  } catch (error) {
-    warn('callback() failed', error);
-  }
+/**
+ * The keys of the oldest of `records` (in key order) that must go for the
+ * rest to fit in maxQueue events and maxQueueBytes.
+ */
+function overCaps(records: QueueRecord[], { maxQueue, maxQueueBytes }: OutboxLimits): string[] {
+  let bytes = records.reduce((sum, record) => sum + recordBytes(record), 0);
+  let excess = 0;
+  while (records.length - excess > maxQueue || bytes > maxQueueBytes) bytes -= recordBytes(records[excess++]);
+  return records.slice(0, excess).map(([key]) => key);
 }
+
+/**
+ * The handover marks, read without trusting them; `change` changes them, and
+ * they are written back only when `writable` (localStorage is ours to write).
+ */
+function mark(writable: boolean, change?: (marks: Record<string, number>) => void): Record<string, number> {
+  const marks = parseJson(lsGet(MARKS));
+  const held: Record<string, number> = isObject(marks) ? (marks as Record<string, number>) : {};
+  if (change && writable) {
+    change(held);
+    lsSet(MARKS, Object.keys(held)[0] ? JSON.stringify(held) : null);
+  }
+  return held;
+}
+
+/** The earliest of `times` (0 or undefined: none) plus the grace period; Infinity when there is none. */
+const dueAfter = (times: (number | undefined)[]) => times.reduce<number>((first, time) => Math.min(first, time || Infinity), Infinity) + HANDOVER_GRACE_MS;
 
 /** The outbox of one tracker. */
 export type Outbox = ReturnType<typeof createOutbox>;
