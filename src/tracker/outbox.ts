@@ -86,8 +86,14 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
 
   /** Removes events from memory only. */
   const drop = (keys: string[]) => keys.forEach((key) => own.delete(key));
+  /** Keys whose delete from the store is issued and not yet done (see rescue()). */
+  const deleting = new Set<string>();
   /** Removes events for good: acknowledged, refused, dropped. */
-  const forget = (keys: string[]): Promise<unknown> => (drop(keys), keys[0] ? store.remove(keys) : Promise.resolve());
+  function forget(keys: string[]): Promise<unknown> {
+    drop(keys);
+    keys.forEach((key) => deleting.add(key));
+    return (keys[0] ? store.remove(keys) : Promise.resolve()).finally(() => keys.forEach((key) => deleting.delete(key)));
+  }
   const inGrace = (entry: Entry, now = Date.now()) => Math.abs(now - entry.handed!) < HANDOVER_GRACE_MS;
 
   /** Serializes an entry; false (and the event dropped, with a warning) when it cannot be sent. */
@@ -203,9 +209,11 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
     /**
      * The page is going away: events not yet stored are written to the
      * synchronous spill store (localStorage), since the IndexedDB write may
-     * never commit.
+     * never commit; for the same reason, events whose delete is still under
+     * way (a 2xx just arrived) are marked as delivered.
      */
     rescue(): void {
+      if (deleting.size) mark(!!spill, (marks) => deleting.forEach((key) => (marks[key] = 0)));
       const batch = records((_, entry) => !entry.stored);
       if (spill && batch[0]) {
         spill.put(batch).catch(() => debug('could not spill events at page hide'));
