@@ -1,3 +1,4 @@
+/** eventKey.ts: queue keys sort in call order whatever the clock does, and read back. */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createKeyMaker, isKey, keyTab, keyTime } from '../../src/lib/eventKey';
 

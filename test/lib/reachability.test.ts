@@ -1,3 +1,4 @@
+/** reachability.ts: when a 2xx is proof of delivery, and when the collector is failing. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createReachability, REACHABLE_MS } from '../../src/lib/reachability';
 

@@ -1,12 +1,15 @@
-import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
+/**
+ * The recorder (src/tracker/recorder.ts) with a stub identity: the event each
+ * recording call makes, name cleaning, and the source middlewares.
+ */
+import { describe, expect, it, vi } from 'vitest';
 import type { Identity } from '../../src/lib/identity';
 import { createRecorder, EVENT_NAMES } from '../../src/tracker/recorder';
 import type { CallSite, FirstpartyEvent, SourceMiddleware } from '../../src/types';
 import { VERSION } from '../../src/version';
-import { setUrl, START_URL } from '../helpers/page';
+import { KEY as WRITE_KEY, spies, T0, useApiEnvironment, warnings } from '../api/helpers';
+import { setUrl } from '../helpers/page';
 
-const T0 = Date.UTC(2025, 3, 1, 10, 0, 0);
-const WRITE_KEY = 'wk_1234567890abcd';
 const PROFILE = 'PRstub00000000000000000000000001';
 const SESSION = 'SEstub00000000000000000000000001';
 /** A call replayed from the snippet: its own time and page. */
@@ -15,21 +18,8 @@ const SITE: CallSite = {
   page: { url: 'https://shop.example.com/cart?utm_source=news#top', title: 'Cart', referrer: 'https://ref.example.org/' },
 };
 
-let warn: MockInstance<typeof console.warn>;
-
-beforeEach(() => {
-  vi.useFakeTimers({ now: T0 });
-  warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
-});
-
-afterEach(() => {
-  vi.useRealTimers();
-  vi.restoreAllMocks();
-  setUrl(START_URL);
-});
-
-/** All console warnings so far, as text. */
-const warnings = () => warn.mock.calls.map((args) => args.map(String).join(' '));
+// Fake clock at T0, console.warn recorded, the page back at START_URL after each test.
+useApiEnvironment();
 
 /** A stub identity: a fixed session, a profile ID that setProfileId() replaces. */
 function stubIdentity() {
@@ -116,6 +106,7 @@ describe('event names', () => {
     ['whitespace trimmed', '  \t Signed Up \n ', 'Signed Up'],
     ['capped at 200 characters', 'N'.repeat(300), 'N'.repeat(200)],
     ['capped after cleaning', '\u0001'.repeat(50) + 'é'.repeat(250), 'é'.repeat(200)],
+    ['capped after trimming', '   ' + 'N'.repeat(300), 'N'.repeat(200)],
   ])('%s', (_, name, expected) => {
     const { call, events } = setup();
     call('track', name);
@@ -182,13 +173,9 @@ describe('page', () => {
   it('without a call site: the page as it is now', () => {
     setUrl('https://www.example.com/docs?q=1');
     document.title = 'Docs';
-    try {
-      const { recorder, events } = setup();
-      recorder.call('pageview', [], {});
-      expect(events()[0].properties).toMatchObject({ url: 'https://www.example.com/docs?q=1', path: '/docs', search: '?q=1', title: 'Docs' });
-    } finally {
-      document.title = '';
-    }
+    const { recorder, events } = setup();
+    recorder.call('pageview', [], {});
+    expect(events()[0].properties).toMatchObject({ url: 'https://www.example.com/docs?q=1', path: '/docs', search: '?q=1', title: 'Docs' });
   });
 });
 
@@ -260,7 +247,7 @@ describe('setProfile', () => {
     recorder.setProfile(' user-1 ');
     recorder.setProfile('x'.repeat(199));
     expect(identity.setProfileId.mock.calls).toEqual([['user-1'], ['x'.repeat(199)]]);
-    expect(warn).not.toHaveBeenCalled();
+    expect(spies.warn).not.toHaveBeenCalled();
   });
 
   it.each([
@@ -282,7 +269,7 @@ describe('setProfile', () => {
     recorder.setProfile(undefined);
     recorder.setProfile(null);
     expect(identity.setProfileId).not.toHaveBeenCalled();
-    expect(warn).not.toHaveBeenCalled();
+    expect(spies.warn).not.toHaveBeenCalled();
   });
 });
 
@@ -330,7 +317,7 @@ describe('source middlewares', () => {
     call('track', 'A');
     expect(kept).toEqual([]);
     expect(report).not.toHaveBeenCalled();
-    expect(warn).not.toHaveBeenCalled();
+    expect(spies.warn).not.toHaveBeenCalled();
   });
 
   it('a middleware that throws drops the event with a warning (it may have been stripping PII)', () => {
