@@ -1,11 +1,14 @@
 import { vi } from 'vitest';
 
 /** How the fake collector answers one request. */
-export type Reply =
-  | number
-  | { status: number; retryAfter?: string }
-  | 'network-error'
-  | Promise<number | { status: number; retryAfter?: string }>;
+export type Reply = number | Answer | 'network-error' | Promise<number | Answer>;
+
+/** A full answer: `text` is the response body (default `{"status":"success"}`). */
+export interface Answer {
+  status: number;
+  retryAfter?: string;
+  text?: string;
+}
 
 export interface Request {
   url: string;
@@ -44,15 +47,15 @@ export function fakeFetch(replies: Reply[] = []) {
       request.status = 0;
       throw new TypeError('Failed to fetch');
     }
-    const { status, retryAfter } = typeof reply === 'number' ? { status: reply, retryAfter: undefined } : reply;
+    const { status, retryAfter, text: answer = '{"status":"success"}' } = typeof reply === 'number' ? ({ status: reply } as Answer) : reply;
     request.status = status;
     const headers = new Headers(retryAfter === undefined ? {} : { 'Retry-After': retryAfter });
     return {
       status,
       ok: status >= 200 && status < 300,
       headers,
-      text: async () => '{"status":"success"}',
-      json: async () => ({ status: 'success' }),
+      text: async () => answer,
+      json: async () => JSON.parse(answer),
     } as unknown as Response;
   });
   return {

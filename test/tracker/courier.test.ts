@@ -1,0 +1,556 @@
+/**
+ * The courier (src/tracker/courier.ts) on a real outbox over a memory store,
+ * wired as firstparty.ts wires them, against a fake collector: batches and
+ * requests in flight while visible, keepalive while hidden, one handler per
+ * answer, backoff, flush rounds, other tabs' events.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { KEEPALIVE_LIMIT } from '../../src/lib/batch';
+import { createKeyMaker } from '../../src/lib/eventKey';
+import { holdTabLock } from '../../src/lib/locks';
+import { logState } from '../../src/lib/log';
+import { DEFAULTS } from '../../src/lib/options';
+import { memoryStore, type EventStore, type QueueRecord } from '../../src/lib/queue';
+import { createReachability } from '../../src/lib/reachability';
+import { createCourier, MAX_IN_FLIGHT, SWEEP_MS, type Courier } from '../../src/tracker/courier';
+import { createOutbox, HANDOVER_GRACE_MS, MARKS } from '../../src/tracker/outbox';
+import type { FirstpartyEvent } from '../../src/types';
+import { ENDPOINT, logs, names, queuedNames, settle, useApiEnvironment, warnings } from '../api/helpers';
+import { installFakeLocks } from '../helpers/fakeLocks';
+import { byteLength, deferred, fakeFetch, type Reply } from '../helpers/fakeNetwork';
+import { hidePage } from '../helpers/page';
+
+const TAB = 'tabAAAA1';
+const OTHER = 'tabBBBB2';
+
+useApiEnvironment();
+const couriers: Courier[] = [];
+let uninstallLocks = () => {};
+afterEach(() => {
+  couriers.splice(0).forEach((courier) => courier.stop());
+  uninstallLocks();
+  uninstallLocks = () => {};
+});
+
+/** A minimal event: the courier sends whatever JSON the outbox made of it. `pad` adds that many bytes. */
+const event = (name: string, pad = 0) => ({ event_id: 'EV' + name, name, properties: pad ? { pad: 'x'.repeat(pad) } : {} }) as unknown as FirstpartyEvent;
+
+/** `E1` … `En`. */
+const range = (n: number, prefix = 'E') => Array.from({ length: n }, (_, i) => prefix + (i + 1));
+
+/** Records of another tab, as its outbox stored them. */
+function recordsOf(tab: string, eventNames: string[]): QueueRecord[] {
+  const next = createKeyMaker(tab);
+  return eventNames.map((name) => [next(), JSON.stringify(event(name))]);
+}
+
+/** `n` replies held until the test resolves them (with a status, an answer or 'network-error'). */
+const hold = (n: number) => Array.from({ length: n }, () => deferred<any>());
+
+interface Setup {
+  replies?: Reply[];
+  maxBatchBytes?: number;
+  store?: EventStore;
+  /** Where handover marks may be written (the store itself unless `null`: localStorage off limits). */
+  spill?: EventStore | null;
+}
+
+/**
+ * A courier on a real outbox over a memory store, wired as firstparty.ts
+ * wires them, with a fake collector; `reports` collects the library events.
+ */
+function setup({ replies = [], maxBatchBytes = DEFAULTS.maxBatchBytes, store = memoryStore(), spill = store }: Setup = {}) {
+  const net = fakeFetch(replies);
+  const reach = createReachability();
+  const reports: [string, any][] = [];
+  const report = (name: string, detail?: unknown) => void reports.push([name, detail]);
+  const outbox = createOutbox({
+    store,
+    spill: spill || undefined,
+    tabId: TAB,
+    nextKey: createKeyMaker(TAB),
+    limits: () => ({ ...DEFAULTS, maxEventBytes: KEEPALIVE_LIMIT - 32 }),
+    failing: reach.failing,
+    report,
+  });
+  const target = { endpoint: ENDPOINT };
+  const courier = createCourier({
+    outbox,
+    reach,
+    tabId: TAB,
+    endpoint: () => target.endpoint,
+    options: () => ({ maxBatchBytes, flushInterval: DEFAULTS.flushInterval }),
+    fetch: net.fetch,
+    report,
+  });
+  couriers.push(courier);
+  return {
+    courier,
+    outbox,
+    store,
+    net,
+    reach,
+    target,
+    /** Adds events to the outbox, as track() does. */
+    add: (eventNames: string[], pad = 0) => eventNames.forEach((name) => outbox.add(event(name, pad))),
+    /** The details of the reports named `name`. */
+    reported: (name: string) => reports.filter(([n]) => n === name).map(([, detail]) => detail),
+    /** Requests not answered yet. */
+    inFlight: () => net.requests.filter((request) => request.status === undefined).length,
+  };
+}
+
+/** Advances fake time by `ms` and lets what that starts finish. */
+async function advance(ms: number) {
+  await vi.advanceTimersByTimeAsync(ms);
+  await settle();
+}
+
+/** The handover marks in localStorage. */
+const marks = () => JSON.parse(localStorage.getItem(MARKS) || '{}');
+
+describe('while the page is visible', () => {
+  it('sends plain (non-keepalive) requests to the endpoint, in order, each body within maxBatchBytes', async () => {
+    const { courier, add, net, store } = setup({ maxBatchBytes: 4000 });
+    add(range(40), 300);
+    await courier.flush();
+    expect(net.requests.length).toBeGreaterThan(3);
+    for (const { url, init, text } of net.requests) {
+      expect(url).toBe(ENDPOINT);
+      expect(init.keepalive).toBe(false);
+      expect(byteLength(text)).toBeLessThanOrEqual(4000);
+    }
+    expect(net.names()).toEqual(range(40));
+    expect(net.events().every((e) => typeof e.sent_at === 'string')).toBe(true);
+    expect(await store.all()).toEqual([]);
+  });
+
+  it(`keeps at most MAX_IN_FLIGHT (${MAX_IN_FLIGHT}) requests in flight`, async () => {
+    const held = hold(8);
+    // One event per request: 8 requests.
+    const { courier, add, net, inFlight } = setup({ replies: held.map((h) => h.promise), maxBatchBytes: 500 });
+    add(range(8), 300);
+    const flushed = courier.flush();
+    await settle();
+    for (let i = 0; i < 8; i++) {
+      expect(inFlight()).toBe(Math.min(MAX_IN_FLIGHT, 8 - i));
+      expect(net.requests).toHaveLength(Math.min(MAX_IN_FLIGHT + i, 8));
+      held[i].resolve(200);
+      await settle();
+    }
+    await flushed;
+    expect(net.names()).toEqual(range(8));
+    expect(MAX_IN_FLIGHT).toBe(3);
+  });
+
+  it('a 2xx forgets the events (the store is emptied) and reports `sent` with status and count', async () => {
+    const { courier, add, net, store, reach, reported } = setup({ replies: [202] });
+    add(['A', 'B', 'C']);
+    await courier.flush();
+    expect(net.names()).toEqual(['A', 'B', 'C']);
+    expect(await store.all()).toEqual([]);
+    expect(reported('sent')).toEqual([{ status: 202, count: 3 }]);
+    expect(reach.proven()).toBe(true);
+    await courier.flush();
+    expect(net.requests).toHaveLength(1); // nothing left to send
+  });
+
+  it('a 2xx whose JSON answer counts rejections reports `rejected` and `rejections`, and logs them', async () => {
+    const rejections = [{ index: 0, reason: 'name too long' }];
+    const { courier, add, store, reported } = setup({ replies: [{ status: 200, text: JSON.stringify({ rejected: 1, rejections }) }] });
+    // Logged as a warning, or as a debug line (since 5cbddf1 on main): debug on sees either.
+    logState.debug = true;
+    add(['A', 'B']);
+    await courier.flush();
+    expect(reported('sent')).toEqual([{ status: 200, count: 2, rejected: 1, rejections }]);
+    expect([...warnings(), ...logs()].filter((line) => line.includes('the collector rejected 1 of 2 events'))).toHaveLength(1);
+    // The collector has them (it refused some for good): none is sent again.
+    expect(await store.all()).toEqual([]);
+  });
+
+  it.each([['not JSON', 'OK'], ['no count', '{"status":"success"}'], ['a count that is not a number', '{"rejected":"1"}'], ['an empty body', '']])(
+    'a 2xx with %s reports `sent` without rejections',
+    async (_, text) => {
+      const { courier, add, reported } = setup({ replies: [{ status: 200, text }] });
+      add(['A']);
+      await courier.flush();
+      expect(reported('sent')).toEqual([{ status: 200, count: 1 }]);
+    },
+  );
+});
+
+describe('a retryable answer (5xx, 408, 429, no answer)', () => {
+  it.each([
+    ['500', 500, 500],
+    ['503', 503, 503],
+    ['408', 408, 408],
+    ['429', 429, 429],
+    ['a network error', 'network-error', 0],
+  ])('%s: no more requests start, `failed` is reported with retryIn, a retry follows', async (_, reply, status) => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5); // backoff(0) = 1,000 ms
+    const held = hold(3);
+    const { courier, add, net, store, reach, reported } = setup({ replies: held.map((h) => h.promise), maxBatchBytes: 500 });
+    add(range(5), 300);
+    const flushed = courier.flush();
+    await settle();
+    expect(net.requests).toHaveLength(3);
+    held[0].resolve(reply);
+    await settle();
+    held[1].resolve(200);
+    held[2].resolve(200);
+    await flushed;
+    // The two requests out already finish; E4 and E5 wait for the retry.
+    expect(net.requests).toHaveLength(3);
+    expect(reported('failed')).toEqual([{ status, count: 1, retryIn: 1000 }]);
+    expect(reach.failing()).toBe(false); // the later 2xx answers say it is reachable again
+    expect(await queuedNames(store)).toEqual(['E1', 'E4', 'E5']);
+    await advance(999);
+    expect(net.requests).toHaveLength(3);
+    await advance(1);
+    expect(net.names().slice(3)).toEqual(['E1', 'E4', 'E5']);
+    expect(await store.all()).toEqual([]);
+  });
+
+  it('marks reachability failing (no 2xx since)', async () => {
+    const { courier, add, reach } = setup({ replies: [503] });
+    add(['A']);
+    await courier.flush();
+    expect(reach.failing()).toBe(true);
+    expect(reach.proven()).toBe(false);
+  });
+
+  it.each([
+    ['Retry-After when it is longer', '5', 0.5, 5000],
+    ['the backoff when it is longer', '1', 0.999, 1499],
+    ['the backoff without Retry-After', undefined, 0.25, 750],
+  ])('retries after %s', async (_, retryAfter, random, delay) => {
+    vi.spyOn(Math, 'random').mockReturnValue(random);
+    const { courier, add, net, reported } = setup({ replies: [{ status: 503, retryAfter }] });
+    add(['A']);
+    await courier.flush();
+    expect(reported('failed')[0].retryIn).toBeCloseTo(delay, 6);
+    await advance(Math.ceil(delay) - 1);
+    expect(net.requests).toHaveLength(1);
+    await advance(1);
+    expect(net.requests).toHaveLength(2);
+    expect(reported('sent')).toEqual([{ status: 200, count: 1 }]);
+  });
+
+  it('the backoff grows with each failure, and a 2xx starts it again', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const { courier, add, reported } = setup({ replies: [503, 503, 200, 503] });
+    add(['A']);
+    await courier.flush();
+    await advance(1000);
+    await advance(2000);
+    expect(reported('sent')).toHaveLength(1);
+    add(['B']);
+    await courier.flush();
+    expect(reported('failed').map((detail) => detail.retryIn)).toEqual([1000, 2000, 1000]);
+  });
+
+  it('a flush asked for by a new event meanwhile (during the request or after) does not cut the backoff short', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const held = hold(1);
+    const { courier, add, net } = setup({ replies: [held[0].promise] });
+    add(['A']);
+    const flushed = courier.flush();
+    await settle();
+    add(['B']);
+    courier.schedule(0); // while the request is out
+    held[0].resolve(503);
+    await flushed;
+    add(['C']);
+    courier.schedule(0); // after the failure
+    await advance(999);
+    expect(net.requests).toHaveLength(1);
+    await advance(1);
+    expect(net.names()).toEqual(['A', 'A', 'B', 'C']);
+  });
+
+  it('online() retries at once, without waiting out the backoff, and cancels the pending retry', async () => {
+    const { courier, add, net, store } = setup({ replies: [{ status: 503, retryAfter: '3600' }] });
+    add(['A']);
+    await courier.flush();
+    courier.online();
+    await settle();
+    expect(net.names()).toEqual(['A', 'A']);
+    expect(await store.all()).toEqual([]);
+    await advance(3600000);
+    expect(net.requests).toHaveLength(2);
+  });
+
+  it('online() starts the backoff again: a failure right after waits the first delay', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const { courier, add, reported } = setup({ replies: [503, 503, 503] });
+    add(['A']);
+    await courier.flush();
+    await advance(1000);
+    courier.online();
+    await settle();
+    expect(reported('failed').map((detail) => detail.retryIn)).toEqual([1000, 2000, 1000]);
+  });
+});
+
+describe('any other 4xx', () => {
+  it.each([400, 401, 404, 413, 422])('%i drops the batch with a warning and a `dropped` report; the rest still goes', async (status) => {
+    const { courier, add, net, store, reach, reported } = setup({ replies: [status, 200], maxBatchBytes: 500 });
+    add(['A', 'B'], 300);
+    await courier.flush();
+    expect(warnings()).toEqual([expect.stringContaining('HTTP ' + status + ': 1 events dropped')]);
+    expect(reported('dropped')).toEqual([{ status, count: 1, reason: 'refused' }]);
+    expect(reported('sent')).toEqual([{ status: 200, count: 1 }]);
+    expect(await store.all()).toEqual([]);
+    expect(reach.failing()).toBe(false);
+    await advance(120000);
+    expect(net.names()).toEqual(['A', 'B']); // never retried
+  });
+});
+
+describe('while the page is hidden', () => {
+  it('sends one keepalive request at a time, each within 64 KiB, and keepalive() reports it', async () => {
+    hidePage();
+    const held = hold(3);
+    const { courier, add, outbox, net, store } = setup({ replies: held.map((h) => h.promise) });
+    add(range(100), 1000); // about 110 KB
+    await outbox.written();
+    const keys = (await store.all()).map(([key]) => key);
+    const flushed = courier.flush();
+    await settle();
+    let sent = 0;
+    for (let i = 0; i < net.requests.length; i++) {
+      const request = net.requests[i];
+      expect(net.requests).toHaveLength(i + 1); // one at a time
+      expect(request.init.keepalive).toBe(true);
+      expect(byteLength(request.text)).toBeLessThanOrEqual(KEEPALIVE_LIMIT);
+      const count = request.body.events.length;
+      expect(courier.keepalive()).toEqual({ keys: keys.slice(sent, sent + count), bytes: byteLength(request.text) });
+      sent += count;
+      held[i].resolve(200);
+      await settle();
+    }
+    await flushed;
+    expect(net.requests.length).toBeGreaterThan(1);
+    expect(net.names()).toEqual(range(100));
+    expect(courier.keepalive()).toEqual({ keys: [], bytes: 0 });
+  });
+
+  it('a 2xx marks the events confirmed in localStorage instead of deleting them; the next sweep deletes them unsent', async () => {
+    const restore = hidePage();
+    const { courier, add, net, store, reported } = setup();
+    add(['A', 'B']);
+    await courier.flush();
+    expect(reported('sent')).toEqual([{ status: 200, count: 2 }]);
+    const keys = (await store.all()).map(([key]) => key);
+    expect(keys).toHaveLength(2); // no IndexedDB write from a page that may be dying
+    expect(marks()).toEqual({ [keys[0]]: 0, [keys[1]]: 0 });
+    await courier.flush();
+    expect(net.requests).toHaveLength(1); // not sent again
+    restore();
+    await courier.flush(true);
+    expect(net.requests).toHaveLength(1);
+    expect(await store.all()).toEqual([]);
+    expect(localStorage.getItem(MARKS)).toBeNull();
+  });
+
+  it('while visible, keepalive() reports nothing: plain requests do not count against the quota', async () => {
+    const held = hold(1);
+    const { courier, add, net } = setup({ replies: [held[0].promise] });
+    add(['A']);
+    const flushed = courier.flush();
+    await settle();
+    expect(net.requests).toHaveLength(1);
+    expect(courier.keepalive()).toEqual({ keys: [], bytes: 0 });
+    held[0].resolve(200);
+    await flushed;
+  });
+});
+
+describe('flush() and the timer', () => {
+  it('flush() while a flush runs resolves only after a second round, which takes what was added meanwhile', async () => {
+    const held = hold(2);
+    const { courier, add, net } = setup({ replies: held.map((h) => h.promise) });
+    add(['A']);
+    let first = false;
+    let second = false;
+    courier.flush().then(() => (first = true));
+    await settle();
+    add(['B']);
+    const again = courier.flush().then(() => (second = true));
+    expect(courier.flush()).toStrictEqual(courier.flush()); // one more round, however many ask
+    held[0].resolve(200);
+    await settle();
+    expect(first).toBe(true);
+    expect(second).toBe(false);
+    expect(net.requests.map((r) => names(r.body.events))).toEqual([['A'], ['B']]);
+    held[1].resolve(200);
+    await again;
+    expect(net.requests).toHaveLength(2);
+  });
+
+  it('schedule(delay) flushes once after the delay; a second schedule() does not move it', async () => {
+    const { courier, add, net } = setup();
+    add(['A']);
+    courier.schedule(1000);
+    courier.schedule(10);
+    await advance(999);
+    expect(net.requests).toHaveLength(0);
+    await advance(1);
+    expect(net.names()).toEqual(['A']);
+    await advance(60000);
+    expect(net.requests).toHaveLength(1);
+  });
+
+  it('stop() cancels the timer, a retry included', async () => {
+    const { courier, add, net } = setup({ replies: [503] });
+    add(['A']);
+    courier.schedule(1000);
+    courier.stop();
+    await advance(5000);
+    expect(net.requests).toHaveLength(0);
+    await courier.flush();
+    expect(net.requests).toHaveLength(1);
+    courier.stop();
+    await advance(120000);
+    expect(net.requests).toHaveLength(1);
+  });
+
+  it('sends nothing without an endpoint (before load, after destroy); the events wait', async () => {
+    const { courier, add, net, store, target } = setup();
+    target.endpoint = '';
+    add(['A']);
+    await advance(0); // the outbox's write
+    courier.schedule(0);
+    expect(vi.getTimerCount()).toBe(0); // no timer left running after destroy()
+    await advance(1000);
+    await courier.flush(true);
+    courier.online();
+    await settle();
+    expect(net.requests).toHaveLength(0);
+    expect(await queuedNames(store)).toEqual(['A']);
+    target.endpoint = ENDPOINT;
+    await courier.flush();
+    expect(net.names()).toEqual(['A']);
+  });
+
+  it('events handed over at page hide without proof wait out the grace period, then go again', async () => {
+    const { courier, add, outbox, net } = setup();
+    add(['A']);
+    await outbox.written();
+    outbox.handOver(
+      outbox.unsent(true, () => false).map(([key]) => key),
+      false,
+    );
+    await courier.flush();
+    expect(net.requests).toHaveLength(0);
+    await advance(HANDOVER_GRACE_MS - 1);
+    expect(net.requests).toHaveLength(0);
+    await advance(1);
+    expect(net.names()).toEqual(['A']);
+  });
+});
+
+describe("other tabs' events", () => {
+  it('flush(true) looks for them at once; a plain flush() within SWEEP_MS does not', async () => {
+    const { courier, net, store } = setup();
+    await courier.flush(); // the first round looks (nothing there yet)
+    await store.put(recordsOf(OTHER, ['O1', 'O2']));
+    await courier.flush();
+    expect(net.requests).toHaveLength(0);
+    await courier.flush(true);
+    expect(net.names()).toEqual(['O1', 'O2']);
+    expect(await store.all()).toEqual([]);
+  });
+
+  it('a plain flush() looks again once SWEEP_MS has passed', async () => {
+    const { courier, net, store } = setup();
+    await courier.flush();
+    await store.put(recordsOf(OTHER, ['O1']));
+    await advance(SWEEP_MS - 1);
+    await courier.flush();
+    expect(net.requests).toHaveLength(0);
+    await advance(1);
+    await courier.flush();
+    expect(net.names()).toEqual(['O1']);
+  });
+
+  it("with Web Locks: a closed tab's events are sent, a live tab's are not, and a sweep is scheduled to look again", async () => {
+    const fake = installFakeLocks();
+    uninstallLocks = fake.uninstall;
+    const CLOSED = 'tabCCCC3';
+    holdTabLock(OTHER);
+    holdTabLock(CLOSED);
+    await settle();
+    fake.locks.kill('firstparty-js:tab:' + CLOSED); // that tab has closed
+    const { courier, add, net, store } = setup();
+    await store.put(recordsOf(OTHER, ['Live1']));
+    await store.put(recordsOf(CLOSED, ['Closed1', 'Closed2']));
+    add(['Mine']);
+    await courier.flush(true);
+    expect(net.names()).toEqual(['Closed1', 'Closed2', 'Mine']);
+    expect(await queuedNames(store)).toEqual(['Live1']);
+    fake.locks.kill('firstparty-js:tab:' + OTHER); // now it closes too
+    await advance(SWEEP_MS - 1);
+    expect(net.requests).toHaveLength(2);
+    await advance(1);
+    expect(net.names().slice(3)).toEqual(['Live1']);
+    expect(await store.all()).toEqual([]);
+  });
+
+  it('without Web Locks, a tab beating its heartbeat is live: its events are left to it', async () => {
+    localStorage.setItem('firstparty-js:tab:' + OTHER, String(Date.now()));
+    const { courier, net, store } = setup();
+    await store.put(recordsOf(OTHER, ['Live1']));
+    await courier.flush(true);
+    expect(net.requests).toHaveLength(0);
+    expect(await queuedNames(store)).toEqual(['Live1']);
+  });
+
+  it("without Web Locks and without heartbeats (localStorage throwing), no other tab's events are taken", async () => {
+    vi.spyOn(window, 'localStorage', 'get').mockImplementation(() => {
+      throw new DOMException('blocked', 'SecurityError');
+    });
+    const { courier, add, net, store } = setup({ spill: null });
+    await store.put(recordsOf(OTHER, ['Other1']));
+    add(['Mine']);
+    await courier.flush(true);
+    await advance(SWEEP_MS * 3);
+    await courier.flush(true);
+    expect(net.names()).toEqual(['Mine']);
+    expect(await queuedNames(store)).toEqual(['Other1']);
+  });
+});
+
+describe('events that are not JSON', () => {
+  it('a page that replaced JSON.stringify with a broken one: the invalid events are dropped with a warning, the rest sent', async () => {
+    const { courier, add, outbox, net, store, reported } = setup();
+    add(['Good']);
+    await outbox.written();
+    const stringify = JSON.stringify;
+    // Prototype.js-era breakage: objects come out as "[object Object]".
+    const broken = vi.spyOn(JSON, 'stringify').mockImplementation((value: unknown) => (value && typeof value === 'object' ? String(value) : stringify(value)));
+    add(['Bad']);
+    await outbox.written();
+    await courier.flush();
+    broken.mockRestore();
+    expect(net.names()).toEqual(['Good']);
+    expect(warnings()).toEqual([expect.stringContaining('1 events dropped: not valid JSON')]);
+    expect(reported('sent')).toEqual([{ status: 200, count: 1 }]);
+    expect(await store.all()).toEqual([]);
+    await courier.flush(true);
+    expect(net.requests).toHaveLength(1);
+  });
+
+  it('a batch of nothing but invalid events sends no request', async () => {
+    const { courier, add, outbox, net, store } = setup();
+    const stringify = JSON.stringify;
+    const broken = vi.spyOn(JSON, 'stringify').mockImplementation((value: unknown) => (value && typeof value === 'object' ? String(value) : stringify(value)));
+    add(['Bad1', 'Bad2']);
+    await outbox.written();
+    await courier.flush();
+    broken.mockRestore();
+    expect(net.requests).toHaveLength(0);
+    expect(warnings()).toEqual([expect.stringContaining('2 events dropped: not valid JSON')]);
+    expect(await store.all()).toEqual([]);
+  });
+});

@@ -1,0 +1,387 @@
+/**
+ * The recorder (src/tracker/recorder.ts) with a stub identity: the event each
+ * recording call makes, name cleaning, and the source middlewares.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import type { Identity } from '../../src/lib/identity';
+import { createRecorder, EVENT_NAMES } from '../../src/tracker/recorder';
+import type { CallSite, FirstpartyEvent, SourceMiddleware } from '../../src/types';
+import { VERSION } from '../../src/version';
+import { KEY as WRITE_KEY, spies, T0, useApiEnvironment, warnings } from '../api/helpers';
+import { setUrl } from '../helpers/page';
+
+const PROFILE = 'PRstub00000000000000000000000001';
+const SESSION = 'SEstub00000000000000000000000001';
+/** A call replayed from the snippet: its own time and page. */
+const SITE: CallSite = {
+  time: T0 - 5000,
+  page: { url: 'https://shop.example.com/cart?utm_source=news#top', title: 'Cart', referrer: 'https://ref.example.org/' },
+};
+
+// Fake clock at T0, console.warn recorded, the page back at START_URL after each test.
+useApiEnvironment();
+
+/** A stub identity: a fixed session, a profile ID that setProfileId() replaces. */
+function stubIdentity() {
+  let profile = PROFILE;
+  return {
+    profileId: () => profile,
+    sessionId: vi.fn((_now?: number) => SESSION),
+    setProfileId: vi.fn((id: string) => void (profile = id)),
+    reset: () => {},
+  } satisfies Identity;
+}
+
+/** A recorder whose kept events (and their callbacks) and reports are recorded. */
+function setup(middlewares: SourceMiddleware[] = []) {
+  const identity = stubIdentity();
+  const kept: { event: FirstpartyEvent; callback: unknown }[] = [];
+  const report = vi.fn();
+  const recorder = createRecorder({
+    identity: () => identity,
+    writeKey: () => WRITE_KEY,
+    middlewares,
+    keep: (event, callback) => void kept.push({ event, callback }),
+    report,
+  });
+  const events = () => kept.map(({ event }) => event);
+  return { recorder, identity, kept, events, report, call: (method: string, ...args: unknown[]) => recorder.call(method, args, SITE) };
+}
+
+describe('track', () => {
+  it('makes one event with the call site’s time and page, the IDs, and a fresh event_id', () => {
+    const { call, events, identity } = setup();
+    call('track', 'Plan Selected', { plan: 'pro', seats: 3 });
+    call('track', 'Plan Selected');
+    const [event, second] = events();
+    expect(Object.keys(event).sort()).toEqual(['context', 'created_at', 'event_id', 'name', 'profile_id', 'properties', 'session_id', 'write_key']);
+    expect(event).toMatchObject({
+      name: 'Plan Selected',
+      write_key: WRITE_KEY,
+      profile_id: PROFILE,
+      session_id: SESSION,
+      properties: { plan: 'pro', seats: 3 },
+      created_at: new Date(SITE.time!).toISOString(),
+    });
+    expect(event.event_id).toMatch(/^EV[A-Za-z0-9]{30}$/);
+    expect(second.event_id).not.toBe(event.event_id);
+    expect(second.properties).toEqual({});
+    // The session is asked for at the call's own time (it renews after inactivity).
+    expect(identity.sessionId).toHaveBeenCalledWith(SITE.time);
+    expect(event.context).toMatchObject({
+      page: { url: SITE.page!.url, path: '/cart', search: '?utm_source=news', title: 'Cart', referrer: 'https://ref.example.org/' },
+      campaign: { source: 'news' },
+      library: { name: 'firstparty-js', version: VERSION },
+    });
+  });
+
+  it('without a call site: now, and the page as it is now', () => {
+    setUrl('https://www.example.com/pricing');
+    const { recorder, events } = setup();
+    recorder.call('track', ['Now'], {});
+    const [event] = events();
+    expect(event.created_at).toBe(new Date(T0).toISOString());
+    expect(event.context.page).toMatchObject({ url: 'https://www.example.com/pricing', path: '/pricing' });
+  });
+
+  it('copies the properties: a later change by the page does not reach the event', () => {
+    const { call, events } = setup();
+    const properties = { cart: { items: 1 } };
+    call('track', 'Added', properties);
+    properties.cart.items = 2;
+    expect(events()[0].properties).toEqual({ cart: { items: 1 } });
+  });
+
+  it('passes the fourth argument, the callback, to keep()', () => {
+    const { call, kept } = setup();
+    const callback = () => {};
+    call('track', 'A', {}, {}, callback);
+    expect(kept[0].callback).toBe(callback);
+  });
+});
+
+describe('event names', () => {
+  it.each([
+    ['control characters (C0, DEL, C1) removed', '\u0000Sig\u001fned\u007f Up\u009f', 'Signed Up'],
+    ['whitespace trimmed', '  \t Signed Up \n ', 'Signed Up'],
+    ['capped at 200 characters', 'N'.repeat(300), 'N'.repeat(200)],
+    ['capped after cleaning', '\u0001'.repeat(50) + 'é'.repeat(250), 'é'.repeat(200)],
+    ['capped after trimming', '   ' + 'N'.repeat(300), 'N'.repeat(200)],
+  ])('%s', (_, name, expected) => {
+    const { call, events } = setup();
+    call('track', name);
+    expect(events().map((e) => e.name)).toEqual([expected]);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['blank', '   '],
+    ['only control characters', '\u0000\u0007\u009f'],
+    ['not a string', 42],
+    ['missing', undefined],
+    ['an object', { name: 'A' }],
+  ])('%s: warned about and dropped', (_, name) => {
+    const { call, kept } = setup();
+    call('track', name);
+    expect(kept).toEqual([]);
+    expect(warnings()).toEqual([expect.stringContaining('event without a name dropped')]);
+  });
+});
+
+describe('page', () => {
+  it('records Page Viewed with the call site’s url, path, search, title and referrer', () => {
+    const { call, events } = setup();
+    call('page');
+    const [event] = events();
+    expect(event.name).toBe(EVENT_NAMES.page);
+    expect(event.name).toBe('Page Viewed');
+    expect(event.properties).toEqual({
+      url: SITE.page!.url,
+      path: '/cart',
+      search: '?utm_source=news',
+      title: 'Cart',
+      referrer: 'https://ref.example.org/',
+    });
+    expect(event.created_at).toBe(new Date(SITE.time!).toISOString());
+  });
+
+  it('page(name) and page(category, name, properties, options, callback)', () => {
+    const { call, kept } = setup();
+    const callback = () => {};
+    call('page', 'Pricing');
+    call('page', 'Docs', 'Install', { version: 2 }, {}, callback);
+    const [first, second] = kept;
+    expect(first.event.properties).toMatchObject({ name: 'Pricing' });
+    expect(first.event.properties).not.toHaveProperty('category');
+    expect(second.event.properties).toMatchObject({ category: 'Docs', name: 'Install', version: 2, path: '/cart' });
+    expect(second.callback).toBe(callback);
+  });
+
+  it('page(properties) lets the page’s own fields override ours', () => {
+    const { call, events } = setup();
+    call('page', { title: 'Custom', section: 'shop' });
+    expect(events()[0].properties).toMatchObject({ title: 'Custom', section: 'shop', path: '/cart' });
+  });
+
+  it('warns about arguments it cannot use, and records anyway', () => {
+    const { call, events } = setup();
+    call('page', 'Docs', 'Install', 42);
+    expect(events()).toHaveLength(1);
+    expect(warnings()).toEqual([expect.stringContaining('page(): arguments ignored')]);
+  });
+
+  it('without a call site: the page as it is now', () => {
+    setUrl('https://www.example.com/docs?q=1');
+    document.title = 'Docs';
+    const { recorder, events } = setup();
+    recorder.call('pageview', [], {});
+    expect(events()[0].properties).toMatchObject({ url: 'https://www.example.com/docs?q=1', path: '/docs', search: '?q=1', title: 'Docs' });
+  });
+});
+
+describe('identify', () => {
+  it('identify(id, traits, options, callback) sets the profile ID first: the event carries it', () => {
+    const { call, kept, identity } = setup();
+    const callback = () => {};
+    call('identify', '  user-42 ', { email: 'a@example.com' }, {}, callback);
+    expect(identity.setProfileId).toHaveBeenCalledWith('user-42');
+    const [{ event, callback: passed }] = kept;
+    expect(event).toMatchObject({ name: EVENT_NAMES.identify, profile_id: 'user-42', properties: { email: 'a@example.com' } });
+    expect(event.name).toBe('Profile Identified');
+    expect(passed).toBe(callback);
+  });
+
+  it('identify(traits, options, callback) keeps the profile ID', () => {
+    const { call, kept, identity } = setup();
+    const callback = () => {};
+    call('identify', { plan: 'pro' }, {}, callback);
+    expect(identity.setProfileId).not.toHaveBeenCalled();
+    expect(kept[0].event).toMatchObject({ name: 'Profile Identified', profile_id: PROFILE, properties: { plan: 'pro' } });
+    expect(kept[0].callback).toBe(callback);
+  });
+});
+
+describe('group', () => {
+  it('records Group Identified with group_id and the traits', () => {
+    const { call, kept } = setup();
+    const callback = () => {};
+    call('group', 'acme', { plan: 'team' }, {}, callback);
+    expect(kept[0].event).toMatchObject({ name: 'Group Identified', properties: { group_id: 'acme', plan: 'team' } });
+    expect(kept[0].callback).toBe(callback);
+  });
+
+  it.each([[[]], [['']], [[42]], [[{ plan: 'team' }]]])('without an ID %j: warned about, nothing recorded', (args) => {
+    const { recorder, kept } = setup();
+    recorder.call('group', args, SITE);
+    expect(kept).toEqual([]);
+    expect(warnings()).toEqual([expect.stringContaining('group() needs an ID')]);
+  });
+});
+
+describe('alias', () => {
+  it('records Profile Aliased under the previous ID, then continues as the new one', () => {
+    const { call, events, identity } = setup();
+    call('alias', 'user-42');
+    expect(events()[0]).toMatchObject({ name: 'Profile Aliased', profile_id: PROFILE, properties: { previous_id: PROFILE, new_id: 'user-42' } });
+    expect(identity.profileId()).toBe('user-42');
+  });
+
+  it('alias(newId, previousId) uses the given previous ID', () => {
+    const { call, events } = setup();
+    call('alias', 'user-42', 'legacy-7');
+    expect(events()[0].properties).toEqual({ previous_id: 'legacy-7', new_id: 'user-42' });
+  });
+
+  it.each([[[]], [['']], [[{}]]])('without an ID %j: warned about, nothing recorded, the profile kept', (args) => {
+    const { recorder, kept, identity } = setup();
+    recorder.call('alias', args, SITE);
+    expect(kept).toEqual([]);
+    expect(identity.setProfileId).not.toHaveBeenCalled();
+    expect(warnings()).toEqual([expect.stringContaining('alias() needs an ID')]);
+  });
+});
+
+describe('setProfile', () => {
+  it('sets a trimmed ID of up to 199 characters', () => {
+    const { recorder, identity } = setup();
+    recorder.setProfile(' user-1 ');
+    recorder.setProfile('x'.repeat(199));
+    expect(identity.setProfileId.mock.calls).toEqual([['user-1'], ['x'.repeat(199)]]);
+    expect(spies.warn).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['200 characters', 'x'.repeat(200)],
+    ['10,000 characters', 'x'.repeat(10000)],
+    ['blank', '   '],
+    ['a number', 42],
+    ['an object', { id: 'a' }],
+  ])('refuses %s with a warning, keeping the profile', (_, id) => {
+    const { recorder, identity } = setup();
+    recorder.setProfile(id);
+    expect(identity.setProfileId).not.toHaveBeenCalled();
+    expect(identity.profileId()).toBe(PROFILE);
+    expect(warnings()).toEqual([expect.stringContaining('bad profile ID')]);
+  });
+
+  it('ignores null and undefined silently', () => {
+    const { recorder, identity } = setup();
+    recorder.setProfile(undefined);
+    recorder.setProfile(null);
+    expect(identity.setProfileId).not.toHaveBeenCalled();
+    expect(spies.warn).not.toHaveBeenCalled();
+  });
+});
+
+describe('source middlewares', () => {
+  it('run in the order added, each seeing the one before’s changes', () => {
+    const order: string[] = [];
+    const { call, events } = setup([
+      ({ payload, next }) => {
+        order.push('first:' + payload.name);
+        next({ ...payload, name: 'Renamed', properties: { ...payload.properties, first: 1 } });
+      },
+      ({ payload, next }) => {
+        order.push('second:' + payload.name + ':' + JSON.stringify(payload.properties));
+        next({ ...payload, properties: { ...payload.properties, second: 2 } });
+      },
+    ]);
+    call('track', 'Original', { a: 0 });
+    expect(order).toEqual(['first:Original', 'second:Renamed:{"a":0,"first":1}']);
+    expect(events()).toHaveLength(1);
+    expect(events()[0]).toMatchObject({ name: 'Renamed', properties: { a: 0, first: 1, second: 2 } });
+  });
+
+  it('may let the event through unchanged (the same object)', () => {
+    let seen: FirstpartyEvent | undefined;
+    const { call, events } = setup([({ payload, next }) => next((seen = payload))]);
+    call('track', 'A');
+    expect(events()[0]).toBe(seen);
+  });
+
+  it.each([
+    ['next(null)', null],
+    ['next(a string)', 'event'],
+    ['next(an array)', []],
+  ])('%s drops the event with a `dropped` report; later middlewares do not run', (_, result) => {
+    const later = vi.fn();
+    const { call, kept, report } = setup([({ next }) => next(result as never), later]);
+    call('track', 'A');
+    expect(kept).toEqual([]);
+    expect(later).not.toHaveBeenCalled();
+    expect(report).toHaveBeenCalledWith('dropped', { reason: 'middleware' });
+  });
+
+  it('never calling next() drops the event silently', () => {
+    const { call, kept, report } = setup([() => {}]);
+    call('track', 'A');
+    expect(kept).toEqual([]);
+    expect(report).not.toHaveBeenCalled();
+    expect(spies.warn).not.toHaveBeenCalled();
+  });
+
+  it('a middleware that throws drops the event with a warning (it may have been stripping PII)', () => {
+    const later = vi.fn();
+    const { call, kept } = setup([
+      () => {
+        throw new Error('boom');
+      },
+      later,
+    ]);
+    expect(() => call('track', 'A', { email: 'a@example.com' })).not.toThrow();
+    expect(kept).toEqual([]);
+    expect(later).not.toHaveBeenCalled();
+    expect(warnings()).toEqual([expect.stringContaining('middleware threw; event dropped')]);
+  });
+
+  it('next() called twice (or after throwing) counts once', () => {
+    const { call, kept } = setup([
+      ({ payload, next }) => {
+        next(payload);
+        next(payload);
+        next(null);
+      },
+    ]);
+    call('track', 'A');
+    expect(kept).toHaveLength(1);
+
+    let saved: (() => void) | undefined;
+    const throwing = setup([
+      ({ payload, next }) => {
+        saved = () => next(payload);
+        throw new Error('boom');
+      },
+    ]);
+    throwing.call('track', 'B');
+    saved!();
+    expect(throwing.kept).toEqual([]);
+  });
+
+  it('may call next() later: the event is kept then, with the callback', () => {
+    let release = () => {};
+    const { call, kept } = setup([({ payload, next }) => void (release = () => next(payload))]);
+    const callback = () => {};
+    call('track', 'Later', {}, {}, callback);
+    expect(kept).toEqual([]);
+    release();
+    expect(kept).toHaveLength(1);
+    expect(kept[0].callback).toBe(callback);
+  });
+
+  it('payload.obj is the event itself, and is not enumerable (never sent)', () => {
+    let payload: (FirstpartyEvent & { obj: FirstpartyEvent }) | undefined;
+    const { call, events } = setup([(context) => context.next((payload = context.payload))]);
+    call('track', 'A', { plan: 'pro' });
+    expect(payload!.obj).toBe(payload);
+    expect(payload!.obj.name).toBe('A');
+    expect(Object.keys(payload!)).not.toContain('obj');
+    expect(JSON.parse(JSON.stringify(events()[0]))).not.toHaveProperty('obj');
+  });
+
+  it('payload.obj of a later middleware is the event the earlier one passed on', () => {
+    let obj: FirstpartyEvent | undefined;
+    const { call } = setup([({ payload, next }) => next({ ...payload, name: 'Changed' }), ({ payload, next }) => next((obj = payload.obj))]);
+    call('track', 'A');
+    expect(obj!.name).toBe('Changed');
+  });
+});
