@@ -28,9 +28,13 @@ export function utf8Length(text: string): number {
   return bytes;
 }
 
-/** The size an event takes in a batch body. */
+/**
+ * The size an event takes in a batch body: its JSON, `sent_at`, and room for
+ * the time zone if it is still the placeholder (`batchBody` fills it in; the
+ * longest IANA name, America/Argentina/ComodRivadavia, is 32 characters).
+ */
 export function recordBytes(record: QueueRecord): number {
-  return utf8Length(record[1]) + SENT_AT_BYTES;
+  return utf8Length(record[1]) + SENT_AT_BYTES + (record[1].includes(PENDING) ? 32 : 0);
 }
 
 /**

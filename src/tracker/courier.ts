@@ -97,12 +97,14 @@ export function createCourier({ outbox, reach, tabId, endpoint, options, fetch: 
   /** One round: other tabs' orphaned events when it is time to look, then this tab's own. */
   async function round(): Promise<void> {
     if (!endpoint()) return;
+    halted = false;
     if (!lastSweep || Date.now() - lastSweep >= SWEEP_MS || Date.now() < lastSweep) {
       // Another tab flushing holds the lock: it sends the orphans; we look again next round.
       if (!(await withFlushLock(sweep))) schedule(options().flushInterval);
     }
     // Handed-over events go again once their grace is over (unless a retry is due first).
-    if (await send(outbox.unsent(false, (key) => inflight.has(key)))) later(outbox.due());
+    // A failed request for other tabs' events ends the round too: one failure, one backoff.
+    if (!halted && (await send(outbox.unsent(false, (key) => inflight.has(key))))) later(outbox.due());
   }
 
   /** Sends other tabs' events that are nobody's now; runs under the flush lock. */
@@ -129,7 +131,6 @@ export function createCourier({ outbox, reach, tabId, endpoint, options, fetch: 
     const limit = keepalive ? Math.min(maxBatchBytes, KEEPALIVE_LIMIT - keepaliveBytes) : maxBatchBytes;
     const batches = splitBatches(records, limit);
     let next = 0;
-    halted = false;
     const worker = async () => {
       while (!halted && next < batches.length && endpoint()) await deliver(batches[next++], keepalive);
     };

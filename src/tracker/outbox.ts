@@ -201,7 +201,8 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
      */
     handOver(keys: string[], confirmed: boolean): void {
       const now = Date.now();
-      if (confirmed) drop(keys);
+      // Without marks (localStorage off limits) a delivered event's delete must go to the store now.
+      if (confirmed) spill ? drop(keys) : forget(keys);
       else keys.forEach((key) => own.has(key) && (own.get(key)!.handed = now));
       if (keys[0]) mark(!!spill, (marks) => keys.forEach((key) => (marks[key] = confirmed ? 0 : now)));
     },

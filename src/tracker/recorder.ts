@@ -86,10 +86,16 @@ export function createRecorder(tracker: RecorderContext) {
     }
   }
 
+  /** A usable profile ID (trimmed), or '' with a warning. Capped: a huge ID would make every later event too large to send. */
+  function profileIdOf(id: unknown): string {
+    const trimmed = typeof id === 'string' && id.length < 200 ? id.trim() : '';
+    if (!trimmed && id != null) warn('bad profile ID:', id);
+    return trimmed;
+  }
+
   function setProfile(id: unknown): void {
-    // Capped: a huge ID would make every later event too large to send.
-    if (typeof id === 'string' && id.trim() && id.length < 200) tracker.identity().setProfileId(id.trim());
-    else if (id != null) warn('bad profile ID:', id);
+    const usable = profileIdOf(id);
+    if (usable) tracker.identity().setProfileId(usable);
   }
 
   /** page(category?, name?, properties?, options?, callback?): leading strings, then objects, then a function. */
@@ -107,8 +113,9 @@ export function createRecorder(tracker: RecorderContext) {
         search,
         title,
         referrer,
-        ...(names[1] && { category: names[0] }),
-        ...(names[0] && { name: names.pop() }),
+        // page(name) or page(category, name): the last string is the name.
+        ...(names[1] !== undefined && names[0] && { category: names[0] }),
+        ...(names[names.length - 1] && { name: names[names.length - 1] }),
         ...cleanProperties(args.filter(isObject)[0]),
       },
       site,
@@ -131,9 +138,11 @@ export function createRecorder(tracker: RecorderContext) {
       }
       if (method === 'group') return newId ? record(EVENT_NAMES.group, { group_id: first, ...cleanProperties(second) }, site, fourth) : warn('group() needs an ID');
       if (method === 'alias') {
-        if (!newId) return warn('alias() needs an ID');
-        record(EVENT_NAMES.alias, { previous_id: typeof second === 'string' ? second : tracker.identity().profileId(), new_id: first }, site, fourth);
-        return setProfile(first);
+        // The event says what the profile becomes: the ID as setProfile takes it, or nothing at all.
+        const to = newId && profileIdOf(first);
+        if (!to) return warn('alias() needs an ID');
+        record(EVENT_NAMES.alias, { previous_id: typeof second === 'string' ? second : tracker.identity().profileId(), new_id: to }, site, fourth);
+        return tracker.identity().setProfileId(to);
       }
       page(args, site);
     },

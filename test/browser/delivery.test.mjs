@@ -375,6 +375,7 @@ describe('tabs of an origin without Web Locks', () => {
       await pageViewed(collector, 3);
       await later.evaluate(() => window.firstparty.flush());
       await settle(collector);
+      console.log('DBG', JSON.stringify(collector.requests().map((r) => [r.route ?? r.url, r.status, r.events, r.duplicates, r.fault, r.ms])));
       expect(errors).toEqual([]);
       expectOnce(collector, 10, byPrefix('g-'));
       expectOnce(collector, 14);

@@ -554,3 +554,42 @@ describe('events that are not JSON', () => {
     expect(await store.all()).toEqual([]);
   });
 });
+
+describe('a failed request for orphaned events stops the round', () => {
+  it("a retryable answer to another tab's orphaned events sends nothing more until the backoff is over", async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const { courier, add, net, store, reported } = setup({ replies: [503] });
+    await store.put(recordsOf(OTHER, ['Orphan'])); // a closed tab's (no heartbeat, no lock)
+    add(['Mine']);
+    await courier.flush(true);
+    expect(net.names()).toEqual(['Orphan']); // not this tab's own in the same round
+    expect(reported('failed').map((detail) => detail.retryIn)).toEqual([1000]); // one failure, one backoff step
+  });
+});
+
+describe('delivered while hidden, where no handover mark can be written', () => {
+  it('a 2xx to a hidden page without a spill store (localStorage off limits) deletes the events: the next page does not send them again', async () => {
+    const store = memoryStore();
+    const restore = hidePage();
+    const { courier, add, net } = setup({ store, spill: null });
+    add(['A']);
+    await courier.flush();
+    expect(net.names()).toEqual(['A']);
+    restore();
+    await courier.flush(true);
+    // The next page (another tab ID, same store) finds the event and sends it again.
+    const next = createCourier({
+      outbox: createOutbox({ store, tabId: OTHER, nextKey: createKeyMaker(OTHER), limits: () => ({ ...DEFAULTS, maxEventBytes: KEEPALIVE_LIMIT - 32 }), failing: () => false, report: () => {} }),
+      reach: createReachability(),
+      tabId: OTHER,
+      endpoint: () => ENDPOINT,
+      options: () => ({ maxBatchBytes: DEFAULTS.maxBatchBytes, flushInterval: 1000 }),
+      fetch: net.fetch,
+      report: () => {},
+    });
+    couriers.push(next);
+    await next.flush(true);
+    expect(net.names()).toEqual(['A']); // deleted from the store at once
+    expect(await store.all()).toEqual([]);
+  });
+});

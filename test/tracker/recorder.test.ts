@@ -385,3 +385,39 @@ describe('source middlewares', () => {
     expect(obj!.name).toBe('Changed');
   });
 });
+
+const BUG_SITE = { time: Date.UTC(2025, 3, 1), page: { url: 'https://shop.example.com/cart', title: 'Cart', referrer: '' } };
+
+function bareRecorder() {
+  let profile = 'PRstub00000000000000000000000001';
+  const identity = { profileId: () => profile, sessionId: () => 'SE1', setProfileId: (id: string) => void (profile = id), reset: () => {} };
+  const events: FirstpartyEvent[] = [];
+  const recorder = createRecorder({ identity: () => identity, writeKey: () => 'wk', middlewares: [], keep: (event) => void events.push(event), report: () => {} });
+  return { recorder, identity, events };
+}
+
+describe('alias() records the new_id the profile becomes', () => {
+  it('alias("  user-42 ") continues as "user-42" but the event says new_id "  user-42 "', () => {
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const { recorder, identity, events } = bareRecorder();
+    recorder.call('alias', ['  user-42 '], BUG_SITE);
+    expect(events[0].properties.new_id).toBe(identity.profileId());
+  });
+
+  it('alias(an ID of 200+ characters) records Profile Aliased, yet the profile ID is refused and kept', () => {
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const { recorder, identity, events } = bareRecorder();
+    const before = identity.profileId();
+    recorder.call('alias', ['u'.repeat(300)], BUG_SITE);
+    // Either no alias event, or the profile really continues as new_id.
+    expect(events.length === 0 || identity.profileId() !== before).toBe(true);
+  });
+});
+
+describe("page('', name) keeps the name", () => {
+  it("page('', 'Install') records name 'Install'", () => {
+    const { recorder, events } = bareRecorder();
+    recorder.call('page', ['', 'Install'], BUG_SITE);
+    expect(events[0].properties.name).toBe('Install');
+  });
+});
