@@ -1,0 +1,230 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { KEEPALIVE_LIMIT } from '../../src/lib/batch';
+import { createReachability, REACHABLE_MS, type Reachability } from '../../src/lib/reachability';
+import type { Courier } from '../../src/tracker/courier';
+import { createHandover } from '../../src/tracker/handover';
+import { HANDOVER_GRACE_MS, MARKS } from '../../src/tracker/outbox';
+import { byteLength, fakeBeacon } from '../helpers/fakeNetwork';
+import { marks, namesOf, SPILL_KEY, startOutbox } from '../helpers/outbox';
+import { hidePage } from '../helpers/page';
+
+const T0 = Date.UTC(2025, 3, 1, 10, 0, 0);
+const ENDPOINT = 'http://127.0.0.1:9999/events/track/bulk';
+const FLUSH_INTERVAL = 1000;
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: T0 });
+  vi.spyOn(console, 'warn').mockImplementation(() => {});
+  localStorage.clear();
+});
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+  localStorage.clear();
+});
+
+interface HandoverSetup {
+  endpoint?: string;
+  maxBatchBytes?: number;
+  /** What the fake sendBeacon answers. */
+  accept?: boolean;
+}
+
+/**
+ * A handover on a real outbox (memory store, localStorage spill) and a real
+ * reachability record, with a stub courier: `courier.keepalive` says what is
+ * in keepalive requests now (nothing unless a test says otherwise).
+ */
+function startHandover({ endpoint = ENDPOINT, maxBatchBytes = 524288, accept = true }: HandoverSetup = {}) {
+  const tab = startOutbox();
+  const reach = createReachability();
+  const courier = { keepalive: vi.fn(() => ({ keys: [] as string[], bytes: 0 })), flush: vi.fn(), schedule: vi.fn() };
+  const beacons = fakeBeacon(accept);
+  const report = vi.fn();
+  const handover = createHandover({
+    outbox: tab.outbox,
+    courier: courier as unknown as Courier,
+    reach,
+    endpoint: () => endpoint,
+    options: () => ({ maxBatchBytes, flushInterval: FLUSH_INTERVAL }),
+    sendBeacon: beacons.send,
+    report,
+  });
+  return { ...tab, handover, reach, courier, beacons, report };
+}
+
+const none = () => false;
+/** Keys of the events in the spill store, read straight from localStorage (no await: the page may be gone). */
+const spilled = (): string[] => Object.keys(JSON.parse(localStorage.getItem(SPILL_KEY) || '{}'));
+/** `count` events named E0… with about `size` bytes of properties each; returns their keys. */
+const addMany = (add: (name: string, properties?: Record<string, unknown>) => string, count: number, size = 10) =>
+  Array.from({ length: count }, (_, i) => add('E' + i, { text: 'x'.repeat(size) }));
+const names = (count: number) => Array.from({ length: count }, (_, i) => 'E' + i);
+
+describe('handover: hide()', () => {
+  it('beacons the unsent events in order, in bodies within the 64 KiB left by keepalive requests; the rest stay and are spilled', () => {
+    const { handover, courier, beacons, outbox, add, report } = startHandover();
+    courier.keepalive.mockReturnValue({ keys: [], bytes: 20000 });
+    const keys = addMany(add, 300, 400);
+    handover.hide();
+    const budget = KEEPALIVE_LIMIT - 20000;
+    const sizes = beacons.calls.map(({ text }) => byteLength(text));
+    const total = sizes.reduce((sum, size) => sum + size, 0);
+    expect(total).toBeLessThanOrEqual(budget);
+    expect(total).toBeGreaterThan(budget - 1000); // the budget is used, less than one event short
+    expect(beacons.calls.every(({ url }) => url === ENDPOINT)).toBe(true);
+    const sent = beacons.events().map((e) => e.name);
+    expect(sent).toEqual(names(sent.length));
+    expect(beacons.events().every((e) => typeof e.sent_at === 'string')).toBe(true);
+    // What did not fit is still this tab's to send, and safe in the spill store.
+    expect(keys.slice(sent.length).every(outbox.waiting)).toBe(true);
+    expect(spilled()).toEqual(keys);
+    expect(report).toHaveBeenCalledWith('sent', { beacon: 1, count: sent.length, kept: 1 });
+    expect(report).toHaveBeenCalledWith('failed', expect.objectContaining({ beacon: 1 }));
+  });
+
+  it('splits into bodies of maxBatchBytes when that is smaller, and stops at the budget', () => {
+    const { handover, courier, beacons, add } = startHandover({ maxBatchBytes: 8192 });
+    courier.keepalive.mockReturnValue({ keys: [], bytes: 40000 });
+    addMany(add, 300, 400);
+    handover.hide();
+    const sizes = beacons.calls.map(({ text }) => byteLength(text));
+    expect(sizes.length).toBeGreaterThan(1);
+    expect(sizes.every((size) => size <= 8192)).toBe(true);
+    expect(sizes.reduce((sum, size) => sum + size, 0)).toBeLessThanOrEqual(KEEPALIVE_LIMIT - 40000);
+    expect(beacons.events().map((e) => e.name)).toEqual(names(beacons.events().length));
+  });
+
+  it('with proven reachability the beaconed events are handed over confirmed: gone from the outbox, marked 0, not spilled', async () => {
+    const { handover, reach, beacons, outbox, add, keys, report } = startHandover();
+    reach.ok();
+    addMany(add, 3);
+    await outbox.written();
+    handover.hide();
+    expect(beacons.events().map((e) => e.name)).toEqual(names(3));
+    expect(marks()).toEqual(Object.fromEntries(keys.map((key) => [key, 0])));
+    expect(keys.some(outbox.waiting)).toBe(false);
+    expect(spilled()).toEqual([]);
+    expect(report).toHaveBeenCalledWith('sent', { beacon: 1, count: 3 });
+    vi.advanceTimersByTime(HANDOVER_GRACE_MS);
+    expect(outbox.unsent(true, none)).toEqual([]);
+  });
+
+  it.each<[string, (reach: Reachability) => void]>([
+    ['no 2xx yet', () => {}],
+    ['the last 2xx over 30 s ago', (reach) => (reach.ok(), vi.advanceTimersByTime(REACHABLE_MS))],
+    ['a failure since the last 2xx', (reach) => (reach.ok(), reach.fail())],
+  ])('without proof (%s) the beaconed events are kept, marked with the time, spilled, and due again after the grace', (_, history) => {
+    const { handover, reach, beacons, outbox, add, keys, report } = startHandover();
+    history(reach);
+    addMany(add, 3);
+    handover.hide();
+    expect(beacons.events().map((e) => e.name)).toEqual(names(3));
+    expect(marks()).toEqual(Object.fromEntries(keys.map((key) => [key, Date.now()])));
+    expect(keys.some(outbox.waiting)).toBe(false);
+    expect(spilled()).toEqual(keys);
+    expect(report).toHaveBeenCalledWith('sent', { beacon: 1, count: 3, kept: 1 });
+    vi.advanceTimersByTime(HANDOVER_GRACE_MS);
+    expect(keys.every(outbox.waiting)).toBe(true);
+    expect(namesOf(outbox.unsent(false, none))).toEqual(names(3));
+  });
+
+  it('events in a keepalive request are marked with the time (it may outlive the page), not beaconed again', async () => {
+    const { handover, reach, courier, beacons, outbox, add } = startHandover();
+    reach.ok();
+    const [a, b, c] = addMany(add, 3);
+    await outbox.written();
+    courier.keepalive.mockReturnValue({ keys: [a], bytes: 500 });
+    handover.hide();
+    expect(beacons.events().map((e) => e.name)).toEqual(['E1', 'E2']);
+    expect(marks()).toEqual({ [a]: Date.now(), [b]: 0, [c]: 0 });
+    expect(outbox.waiting(a)).toBe(false);
+    vi.advanceTimersByTime(HANDOVER_GRACE_MS);
+    expect(outbox.waiting(a)).toBe(true);
+  });
+
+  it("a refused beacon stops the handover and reports 'failed'; the events stay, unmarked, and are spilled", () => {
+    const { handover, reach, beacons, outbox, add, report } = startHandover({ maxBatchBytes: 2048, accept: false });
+    reach.ok();
+    const keys = addMany(add, 20, 200);
+    handover.hide();
+    expect(beacons.send).toHaveBeenCalledTimes(1);
+    const count = beacons.calls[0].body.events.length;
+    expect(count).toBeLessThan(20);
+    expect(report.mock.calls).toEqual([['failed', { beacon: 1, count }]]);
+    expect(localStorage.getItem(MARKS)).toBeNull();
+    expect(keys.every(outbox.waiting)).toBe(true);
+    expect(spilled()).toEqual(keys);
+  });
+
+  it('a second hide signal hands over only what came since the first', () => {
+    const { handover, beacons, add } = startHandover();
+    add('First');
+    handover.hide();
+    add('Second');
+    handover.hide();
+    expect(beacons.calls.map(({ body }) => body.events.map((e) => e.name))).toEqual([['First'], ['Second']]);
+  });
+
+  it('without an endpoint (destroyed) nothing is handed over', async () => {
+    const { handover, beacons, outbox, add } = startHandover({ endpoint: '' });
+    const [a] = addMany(add, 1);
+    await outbox.written();
+    handover.hide();
+    add('During');
+    handover.added();
+    await Promise.resolve();
+    expect(beacons.send).not.toHaveBeenCalled();
+    expect(localStorage.getItem(MARKS)).toBeNull();
+    expect(outbox.waiting(a)).toBe(true);
+  });
+});
+
+describe('handover: added()', () => {
+  it('an event added while a hide signal is dispatched is handed over in a microtask, with the others added in that task', async () => {
+    const { handover, beacons, courier, add } = startHandover();
+    handover.hide();
+    add('In the page’s own hide listener');
+    handover.added();
+    add('And another');
+    handover.added();
+    expect(beacons.send).not.toHaveBeenCalled();
+    await Promise.resolve();
+    expect(beacons.send).toHaveBeenCalledTimes(1);
+    expect(beacons.events().map((e) => e.name)).toEqual(['In the page’s own hide listener', 'And another']);
+    expect(courier.flush).not.toHaveBeenCalled();
+    expect(courier.schedule).not.toHaveBeenCalled();
+  });
+
+  it('in a hidden page, once the hide signal is over, an added event is sent at once (courier.flush), not beaconed', async () => {
+    const { handover, beacons, courier, add } = startHandover();
+    hidePage();
+    handover.hide();
+    vi.advanceTimersByTime(0);
+    add('Later, in the background');
+    handover.added();
+    await Promise.resolve();
+    expect(courier.flush).toHaveBeenCalledTimes(1);
+    expect(courier.schedule).not.toHaveBeenCalled();
+    expect(beacons.send).not.toHaveBeenCalled();
+  });
+
+  it('in a visible page, an added event is sent after flushInterval (courier.schedule)', () => {
+    const { handover, courier, add } = startHandover();
+    add('A');
+    handover.added();
+    expect(courier.schedule).toHaveBeenCalledWith(FLUSH_INTERVAL);
+    expect(courier.flush).not.toHaveBeenCalled();
+  });
+
+  it('show() ends the hide signal: an event added after it is scheduled, not beaconed', async () => {
+    const { handover, beacons, courier, add } = startHandover();
+    handover.hide();
+    handover.show();
+    add('A');
+    handover.added();
+    await Promise.resolve();
+    expect(beacons.send).not.toHaveBeenCalled();
+    expect(courier.schedule).toHaveBeenCalledWith(FLUSH_INTERVAL);
+  });
+});
