@@ -44,8 +44,8 @@ const isFunction = (value: unknown, method: string) => typeof value === 'functio
 export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeacon = beacon }: Dependencies = {}): Firstparty {
   const emitter = createEmitter();
   /** Tags this page's events, so other tabs leave them to us while we live. */
-  const tabId = randomId('', 8);
-  const nextKey = createKeyMaker(tabId);
+  let tabId = randomId('', 8);
+  let nextKey = createKeyMaker(tabId);
   const reach = createReachability();
   let endpoint = '';
   let writeKey = '';
@@ -146,6 +146,9 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
       useIdentity();
       // Spilled events go where the queue looks: the given queue itself (tests), or localStorage.
       const local = !blocked && (options.storage === 'cookie' || options.storage === 'localStorage');
+      // A tab that may not write localStorage beats no heartbeat: its '_' tells other tabs
+      // without Web Locks to leave its events alone for ORPHAN_AGE_MS (see courier.ts).
+      if (!local) nextKey = createKeyMaker((tabId = '_' + tabId));
       delivery = startDelivery({
         store: givenQueue || (options.storage === 'none' ? memoryStore() : createQueue()),
         spill: local ? givenQueue || localStorageStore() : undefined,

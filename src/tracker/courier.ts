@@ -14,7 +14,7 @@
  */
 import { backoff } from '../lib/backoff';
 import { batchBody, KEEPALIVE_LIMIT, splitBatches, utf8Length } from '../lib/batch';
-import { keyTab } from '../lib/eventKey';
+import { keyTab, keyTime } from '../lib/eventKey';
 import { liveTabs, withFlushLock } from '../lib/locks';
 import { debug, warn } from '../lib/log';
 import { parseJson } from '../lib/parseJson';
@@ -23,6 +23,12 @@ import type { Reachability } from '../lib/reachability';
 import { post, type SendResult } from '../lib/transport';
 import type { Outbox } from './outbox';
 import { isObject } from './recorder';
+
+/**
+ * A tab that beats no heartbeat (it may not write localStorage) cannot be
+ * told alive without Web Locks: its events are taken over only once this old.
+ */
+export const ORPHAN_AGE_MS = 600000;
 
 /**
  * Requests in flight at once while visible. Three: enough to keep a 1 MiB/s
@@ -113,8 +119,11 @@ export function createCourier({ outbox, reach, tabId, endpoint, options, fetch: 
     const { others, due } = await outbox.sweep();
     const live = await liveTabs();
     const now = Date.now();
-    // Without Web Locks or heartbeats a live tab cannot be told from a closed one: none is taken over.
-    const orphans = others.filter(([key]) => !inflight.has(key) && live && !live.has(keyTab(key)));
+    // Without Web Locks or heartbeats a live tab cannot be told from a closed one: none is taken over;
+    // nor, for ORPHAN_AGE_MS, are those of a tab that beats no heartbeat ('_': storage 'memory').
+    const orphans = others.filter(
+      ([key], _, __, tab = keyTab(key)) => !inflight.has(key) && live && !live.has(tab) && (tab[0] != '_' || Math.abs(now - keyTime(key)) > ORPHAN_AGE_MS),
+    );
     // Events of live tabs, or waiting out a handover's grace: look again then.
     if (orphans.length < others.length) later(Date.now() + SWEEP_MS);
     later(due);

@@ -16,7 +16,7 @@
 import { batchBody, KEEPALIVE_LIMIT, splitBatches, utf8Length } from '../lib/batch';
 import type { Reachability } from '../lib/reachability';
 import type { Courier } from './courier';
-import type { Outbox } from './outbox';
+import { HANDOVER_GRACE_MS, type Outbox } from './outbox';
 
 export interface HandoverDependencies {
   outbox: Outbox;
@@ -40,8 +40,9 @@ export function createHandover({ outbox, courier, reach, endpoint, options, send
     const proven = reach.proven();
     const keepalive = courier.keepalive();
     // A keepalive request may outlive the page, and its answer with it: its
-    // events wait out the grace period on the next page instead of going again at once.
-    outbox.handOver(keepalive.keys.filter(outbox.waiting), false);
+    // events (this tab's or another's) wait out the grace period on the next
+    // page instead of going again at once.
+    outbox.handOver(keepalive.keys, false);
     const inKeepalive = new Set(keepalive.keys);
     let budget = KEEPALIVE_LIMIT - keepalive.bytes;
     // Events in a plain (visible-time) request are included: unload cancels it.
@@ -60,6 +61,8 @@ export function createHandover({ outbox, courier, reach, endpoint, options, send
       report('sent', { beacon: 1, count: batch.length, ...(!proven && { kept: 1 }) });
     }
     outbox.rescue();
+    // A page that lives on (a tab switch) sends what it kept once the grace is over.
+    courier.schedule(HANDOVER_GRACE_MS);
   }
 
   return {

@@ -105,6 +105,7 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
       // Only a middleware can have put something unserializable in.
       own.delete(key);
       warn('unserializable event dropped', error);
+      report('dropped', { reason: 'unserializable', events: [event] });
       return false;
     }
     entry.event = undefined;
@@ -148,16 +149,20 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
       // Unreachable in practice (memory never refuses); the events are still in `own`.
       return warn('could not store events', error);
     }
-    for (const [key] of batch) {
-      const entry = own.get(key);
-      if (entry) {
-        entry.stored = 1;
-        const callback = entry.callback;
-        entry.callback = 0;
-        // A throwing callback is the page's problem, not the queue's.
-        if (typeof callback == 'function') guard('callback', callback as () => void)();
-      }
-    }
+    batch.forEach(([key]) => settled(own.get(key)));
+  }
+
+  /**
+   * An event is kept for good (stored, spilled, or delivered by a beacon):
+   * its callback runs, once.
+   */
+  function settled(entry?: Entry): void {
+    if (!entry) return;
+    entry.stored = 1;
+    const callback = entry.callback;
+    entry.callback = 0;
+    // A throwing callback is the page's problem, not the queue's.
+    if (typeof callback == 'function') guard('callback', callback as () => void)();
   }
 
   return {
@@ -202,8 +207,10 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
     handOver(keys: string[], confirmed: boolean): void {
       const now = Date.now();
       // Without marks (localStorage off limits) a delivered event's delete must go to the store now.
-      if (confirmed) spill ? drop(keys) : forget(keys);
-      else keys.forEach((key) => own.has(key) && (own.get(key)!.handed = now));
+      if (confirmed) {
+        keys.forEach((key) => settled(own.get(key)));
+        spill ? drop(keys) : forget(keys);
+      } else keys.forEach((key) => own.has(key) && (own.get(key)!.handed = now));
       if (keys[0]) mark(!!spill, (marks) => keys.forEach((key) => (marks[key] = confirmed ? 0 : now)));
     },
 
@@ -216,10 +223,12 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
     rescue(): void {
       if (deleting.size) mark(!!spill, (marks) => deleting.forEach((key) => (marks[key] = 0)));
       const batch = records((_, entry) => !entry.stored);
-      if (spill && batch[0]) {
-        spill.put(batch).catch(() => debug('could not spill events at page hide'));
-        batch.forEach(([key]) => (own.get(key)!.stored = 1));
-      }
+      // Taken as stored once the spill store has them (localStorage full: the normal write still runs).
+      if (spill && batch[0])
+        spill.put(batch).then(
+          () => batch.forEach(([key]) => settled(own.get(key))),
+          () => debug('could not spill events at page hide'),
+        );
     },
 
     /**
@@ -254,16 +263,18 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
         warn(bad + ' events dropped (maxAge or corrupt)');
         report('dropped', { reason: 'queue limits', count: bad });
       }
+      const { maxQueue, maxQueueBytes } = limits();
       const over = failing() ? overCaps(kept, limits()) : [];
       if (over[0]) {
-        (warned++ ? debug : warn)(over.length + ' oldest events dropped: queue full while the collector fails (maxQueue, maxQueueBytes)');
+        (warned++ ? debug : warn)(over.length + ' oldest events dropped: queue full (maxQueue ' + maxQueue + ', maxQueueBytes ' + maxQueueBytes + ') while the collector fails');
         report('dropped', { reason: 'queue limits', count: over.length });
       }
       kept = kept.slice(over.length);
       await forget(gone.concat(over));
-      // Marks whose events are gone are cleared; handed-over ones wait out their grace.
+      // Marks read above whose events are gone are cleared (not those made
+      // since, nor this tab's own still in memory); handed-over ones wait out their grace.
       const left = new Set(kept.map(([key]) => key));
-      mark(!!spill, (held) => Object.keys(held).forEach((key) => left.has(key) || delete held[key]));
+      mark(!!spill, (held) => Object.keys(held).forEach((key) => key in marks && !left.has(key) && !own.has(key) && delete held[key]));
       const waiting = kept.filter(([key]) => keyTab(key) !== tabId);
       const others = waiting.filter(([key]) => !marks[key] || !inGrace({ handed: marks[key] }, now));
       return { others, due: dueAfter(waiting.map(([key]) => marks[key])) };

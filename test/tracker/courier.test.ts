@@ -12,7 +12,7 @@ import { logState } from '../../src/lib/log';
 import { DEFAULTS } from '../../src/lib/options';
 import { memoryStore, type EventStore, type QueueRecord } from '../../src/lib/queue';
 import { createReachability } from '../../src/lib/reachability';
-import { createCourier, MAX_IN_FLIGHT, SWEEP_MS, type Courier } from '../../src/tracker/courier';
+import { createCourier, MAX_IN_FLIGHT, ORPHAN_AGE_MS, SWEEP_MS, type Courier } from '../../src/tracker/courier';
 import { createOutbox, HANDOVER_GRACE_MS, MARKS } from '../../src/tracker/outbox';
 import type { FirstpartyEvent } from '../../src/types';
 import { ENDPOINT, logs, names, queuedNames, settle, useApiEnvironment, warnings } from '../api/helpers';
@@ -591,5 +591,17 @@ describe('delivered while hidden, where no handover mark can be written', () => 
     await next.flush(true);
     expect(net.names()).toEqual(['A']); // deleted from the store at once
     expect(await store.all()).toEqual([]);
+  });
+});
+
+describe("a tab that beats no heartbeat ('_': it may not write localStorage)", () => {
+  it('without Web Locks, its events are taken over only once they are ORPHAN_AGE_MS old', async () => {
+    const { courier, net, store } = setup();
+    await store.put(recordsOf('_tabQUIET', ['Quiet Tab']));
+    await courier.flush(true);
+    expect(net.names()).toEqual([]); // it may be alive: nothing tells
+    vi.setSystemTime(Date.now() + ORPHAN_AGE_MS + 1);
+    await courier.flush(true);
+    expect(net.names()).toEqual(['Quiet Tab']);
   });
 });
