@@ -94,7 +94,6 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
     keys.forEach((key) => deleting.add(key));
     return (keys[0] ? store.remove(keys) : Promise.resolve()).finally(() => keys.forEach((key) => deleting.delete(key)));
   }
-  const inGrace = (entry: Entry, now = Date.now()) => Math.abs(now - entry.handed!) < HANDOVER_GRACE_MS;
 
   /** Serializes an entry; false (and the event dropped, with a warning) when it cannot be sent. */
   function serialize(key: string, entry: Entry): boolean {
@@ -152,18 +151,7 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
     batch.forEach(([key]) => settled(own.get(key)));
   }
 
-  /**
-   * An event is kept for good (stored, spilled, or delivered by a beacon):
-   * its callback runs, once.
-   */
-  function settled(entry?: Entry): void {
-    if (!entry) return;
-    entry.stored = 1;
-    const callback = entry.callback;
-    entry.callback = 0;
-    // A throwing callback is the page's problem, not the queue's.
-    if (typeof callback == 'function') guard('callback', callback as () => void)();
-  }
+
 
   return {
     forget,
@@ -263,21 +251,14 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
         warn(bad + ' events dropped (maxAge or corrupt)');
         report('dropped', { reason: 'queue limits', count: bad });
       }
-      const { maxQueue, maxQueueBytes } = limits();
-      const over = failing() ? overCaps(kept, limits()) : [];
-      if (over[0]) {
-        (warned++ ? debug : warn)(over.length + ' oldest events dropped: queue full (maxQueue ' + maxQueue + ', maxQueueBytes ' + maxQueueBytes + ') while the collector fails');
-        report('dropped', { reason: 'queue limits', count: over.length });
-      }
+      const over = failing() ? overCaps(kept, limits(), (text) => (warned++ ? debug : warn)(text), report) : [];
       kept = kept.slice(over.length);
       await forget(gone.concat(over));
       // Marks read above whose events are gone are cleared (not those made
       // since, nor this tab's own still in memory); handed-over ones wait out their grace.
       const left = new Set(kept.map(([key]) => key));
       mark(!!spill, (held) => Object.keys(held).forEach((key) => key in marks && !left.has(key) && !own.has(key) && delete held[key]));
-      const waiting = kept.filter(([key]) => keyTab(key) !== tabId);
-      const others = waiting.filter(([key]) => !marks[key] || !inGrace({ handed: marks[key] }, now));
-      return { others, due: dueAfter(waiting.map(([key]) => marks[key])) };
+      return othersOf(kept.filter(([key]) => keyTab(key) !== tabId), marks, now);
     },
 
     /** Empties the queue up to now (opt-out): this tab's events and every other tab's. */
@@ -292,15 +273,39 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
 
 /**
  * The keys of the oldest of `records` (in key order) that must go for the
- * rest to fit in maxQueue events and maxQueueBytes.
+ * rest to fit in maxQueue events and maxQueueBytes, said through `say` (a
+ * warning once a page, then debug: an outage at a high event rate runs this
+ * often) and a `dropped` report.
  */
-function overCaps(records: QueueRecord[], { maxQueue, maxQueueBytes }: OutboxLimits): string[] {
+function overCaps(records: QueueRecord[], { maxQueue, maxQueueBytes }: OutboxLimits, say: (text: string) => void, report: OutboxDependencies['report']): string[] {
   let bytes = records.reduce((sum, record) => sum + recordBytes(record), 0);
   let excess = 0;
   while (records.length - excess > maxQueue || bytes > maxQueueBytes) bytes -= recordBytes(records[excess++]);
+  if (excess) {
+    say(excess + ' oldest events dropped: queue full (maxQueue ' + maxQueue + ', maxQueueBytes ' + maxQueueBytes + ') while the collector fails');
+    report('dropped', { reason: 'queue limits', count: excess });
+  }
   return records.slice(0, excess).map(([key]) => key);
 }
 
+/** Other tabs' records that may be sent `now` (not in a handover's grace), and when the first of the others may go (Infinity: none). */
+function othersOf(records: QueueRecord[], marks: Record<string, number>, now: number): { others: QueueRecord[]; due: number } {
+  const others = records.filter(([key]) => !marks[key] || Math.abs(now - marks[key]) >= HANDOVER_GRACE_MS);
+  return { others, due: dueAfter(records.map(([key]) => marks[key])) };
+}
+
+/**
+ * An event is kept for good (stored, spilled, or delivered by a beacon):
+ * its callback runs, once.
+ */
+function settled(entry?: Entry): void {
+  if (!entry) return;
+  entry.stored = 1;
+  const callback = entry.callback;
+  entry.callback = 0;
+  // A throwing callback is the page's problem, not the queue's.
+  if (typeof callback == 'function') guard('callback', callback as () => void)();
+}
 /**
  * The handover marks, read without trusting them; `change` changes them, and
  * they are written back only when `writable` (localStorage is ours to write).
@@ -314,6 +319,9 @@ function mark(writable: boolean, change?: (marks: Record<string, number>) => voi
   }
   return held;
 }
+
+/** Whether a handed-over entry is still within its grace period. */
+const inGrace = (entry: Entry, now = Date.now()) => Math.abs(now - entry.handed!) < HANDOVER_GRACE_MS;
 
 /** The earliest of `times` (0 or undefined: none) plus the grace period; Infinity when there is none. */
 const dueAfter = (times: (number | undefined)[]) => times.reduce<number>((first, time) => Math.min(first, time || Infinity), Infinity) + HANDOVER_GRACE_MS;
