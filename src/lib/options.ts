@@ -32,7 +32,10 @@ export interface FirstpartyOptions {
   maxBatchBytes?: number;
   /** Log every event and decision to the console. Default false. */
   debug?: boolean;
-  /** Where IDs are kept: `'cookie'` (cookies + localStorage mirror), `'localStorage'`, `'memory'`, `'none'`. Default `'cookie'`. */
+  /**
+   * Where IDs are kept: `'cookie'` (cookies + localStorage mirror), `'localStorage'`, `'memory'`, `'none'`.
+   * Default `'cookie'`; anything else is taken as `'none'`, the strictest.
+   */
   storage?: IdentityStorage;
   /** Path of the script on the host, used by the snippet. Default `/js/firstparty.min.js`. */
   libraryPath?: string;
@@ -42,14 +45,15 @@ export interface FirstpartyOptions {
    * `'history'`: also one per SPA path change (pushState/replaceState/popstate).
    */
   pageviews?: false | 'history';
-  /** Honour Global Privacy Control: nothing stored, nothing sent. Default true. */
+  /** Honour Global Privacy Control: nothing recorded, stored or sent. Default true. */
   respectPrivacySignals?: boolean;
   /**
-   * `true` (default): track at once. `'pending'`: hold events in memory, store
-   * nothing, until `consent(true)` (then they are queued) or `consent(false)`
-   * (then they are discarded). `false`: track nothing until `consent(true)`.
+   * `true` or `'granted'` (default `true`): track at once. `'pending'`: hold
+   * the calls in memory, store nothing, until `consent(true)` (then they are
+   * recorded) or a refusal (then they are discarded). `false` or `'denied'`:
+   * record nothing until `consent(true)`. Anything else is taken as `false`.
    */
-  consent?: boolean | 'pending';
+  consent?: boolean | 'pending' | 'granted' | 'denied';
 }
 
 /** Options with every default filled in. */
@@ -59,8 +63,15 @@ export type ResolvedOptions = Required<Omit<FirstpartyOptions, 'cookieDomain' | 
 const CHOICES: Record<string, unknown[]> = {
   storage: ['cookie', 'localStorage', 'memory', 'none'],
   pageviews: [false, 'history'],
-  consent: [true, 'pending', false],
+  consent: [true, 'granted', 'pending', false, 'denied'],
 };
+
+/**
+ * What a bad value of a privacy option becomes: the strictest value, never
+ * the default (a typo such as `consent: 'Denied'` or `storage: 'None'` must not
+ * mean tracking with cookies).
+ */
+const STRICTEST: Record<string, unknown> = { storage: 'none', consent: false };
 
 /** The defaults, one place for README and code to agree on. */
 export const DEFAULTS: ResolvedOptions = {
@@ -79,9 +90,10 @@ export const DEFAULTS: ResolvedOptions = {
 
 /**
  * Fills in defaults, replacing each value of the wrong type or range with its
- * default (and naming it in a warning through `onBad`).
+ * default, or with the strictest value for `storage` and `consent` (and
+ * naming it, and what is used instead, in a warning through `onBad`).
  */
-export function resolveOptions(options: any, onBad: (key: string) => void): ResolvedOptions {
+export function resolveOptions(options: any, onBad: (key: string, used: unknown) => void): ResolvedOptions {
   const resolved: any = { ...DEFAULTS };
   if (typeof options?.cookieDomain === 'string') resolved.cookieDomain = options.cookieDomain;
   // Own keys only: old libraries add enumerable methods to Object.prototype.
@@ -93,7 +105,7 @@ export function resolveOptions(options: any, onBad: (key: string) => void): Reso
       // Numbers must be positive and within setTimeout's 2^31 ms ceiling (any size limit fits too).
       (choices ? choices.includes(value) : typeof value == typeof fallback && (typeof value != 'number' || (value > 0 && value < 2 ** 31)))
         ? (resolved[key] = value)
-        : onBad(key);
+        : onBad(key, (resolved[key] = key in STRICTEST ? STRICTEST[key] : fallback));
     }
   }
   return resolved;

@@ -26,6 +26,23 @@ describe('resolveOptions', () => {
     expect(bad.mock.calls.map(([k]) => k).sort()).toEqual(['maxQueue', 'sessionTimeout']);
   });
 
+  it('a bad storage or consent value becomes the strictest one (none, false), never the default', () => {
+    const bad = vi.fn();
+    const resolved = resolveOptions({ storage: 'None', consent: 'false' }, bad);
+    expect(resolved).toMatchObject({ storage: 'none', consent: false });
+    expect(bad.mock.calls).toEqual([
+      ['storage', 'none'],
+      ['consent', false],
+    ]);
+    for (const consent of ['denied', 0, 'no', null]) expect(resolveOptions({ consent }, () => {}).consent).toBe(consent === 'denied' ? 'denied' : false);
+  });
+
+  it("takes consent as true, 'granted', 'pending', false or 'denied'", () => {
+    const bad = vi.fn();
+    for (const consent of [true, 'granted', 'pending', false, 'denied']) expect(resolveOptions({ consent }, bad).consent).toBe(consent);
+    expect(bad).not.toHaveBeenCalled();
+  });
+
   it('takes a visible-page batch size above the 64 KiB keepalive quota (hidden pages stay within it: see courier)', () => {
     expect(resolveOptions({ maxBatchBytes: 1e6 }, () => {}).maxBatchBytes).toBe(1e6);
     expect(resolveOptions({ maxBatchBytes: 5000 }, () => {}).maxBatchBytes).toBe(5000);
