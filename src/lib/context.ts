@@ -119,19 +119,33 @@ export function captureContext(version: string, page: PageSnapshot = pageSnapsho
 export const TIMEZONE_PENDING = '\0tz';
 const TIMEZONE_KEY = 'firstparty-js:tz';
 let zone: string | undefined;
+/** Whether the time zone may be remembered in (and read from) localStorage: see `rememberZone`. */
+let zoneStored = false;
+
+/**
+ * Lets the time zone be remembered in localStorage (`on`), or not, removing
+ * what is there: only a tracker that may write localStorage (storage
+ * `'cookie'` or `'localStorage'`, recording allowed) turns it on; opting out
+ * or refusing consent turns it off. Off by default: `storage: 'none'` and a
+ * page without consent neither read nor write it.
+ */
+export function rememberZone(on: boolean): void {
+  if (!(zoneStored = on)) lsSet(TIMEZONE_KEY, null);
+}
 
 /**
  * The IANA time zone, e.g. `Europe/Berlin`. Asking for it constructs an
  * `Intl.DateTimeFormat`, which loads the time zone data: 100–280 ms of main
  * thread the first time in a page on the bench machine. So it is computed at
  * most once per page, off the `track()` path (when the first batch leaves),
- * and remembered in localStorage with the UTC offset it was seen with, so
- * later pages of the site know it at once (a changed offset asks again).
+ * and, where the site lets us (`rememberZone`), remembered in localStorage
+ * with the UTC offset it was seen with, so later pages of the site know it at
+ * once (a changed offset asks again).
  */
 export function timezone(compute = true): string {
   if (!zone) {
     const offset = String(new Date().getTimezoneOffset());
-    const [seenOffset, seenZone] = (lsGet(TIMEZONE_KEY) || '').split(' ');
+    const [seenOffset, seenZone] = ((zoneStored && lsGet(TIMEZONE_KEY)) || '').split(' ');
     if (seenOffset === offset && seenZone) zone = seenZone;
     else if (compute) {
       try {
@@ -139,7 +153,8 @@ export function timezone(compute = true): string {
       } catch {
         // No Intl: the event goes without a time zone.
       }
-      lsSet(TIMEZONE_KEY, offset + ' ' + (zone = zone || ''));
+      zone ||= '';
+      if (zoneStored) lsSet(TIMEZONE_KEY, offset + ' ' + zone);
     }
   }
   return zone ?? TIMEZONE_PENDING;

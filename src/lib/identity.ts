@@ -16,6 +16,19 @@ const PROFILE_MAX_AGE = 31536000;
  */
 const SYNC_EVERY_MS = 5000;
 
+/**
+ * Deletes the IDs from cookies (on `domain()`, and host-only) and from
+ * localStorage, whatever the storage option: they may have been stored on an
+ * earlier visit. A cookie is deleted only when it is there, so the cookie
+ * Domain is probed (a test cookie written) only when there is one to delete.
+ */
+export function eraseIds(domain: () => string): void {
+  for (const name of [PROFILE_COOKIE, SESSION_COOKIE]) {
+    if (readCookie(name) !== undefined) [domain(), ''].forEach((on) => writeCookie(name, '', 0, on));
+    lsSet(name, null);
+  }
+}
+
 /** Where IDs are kept: cookies + localStorage, localStorage only, or memory only. */
 export type IdentityStorage = 'cookie' | 'localStorage' | 'memory' | 'none';
 

@@ -1,10 +1,19 @@
+/**
+ * The visitor's privacy choices as the device holds them: the opt-out flag
+ * (`fp_optout`, in a cookie and in localStorage) and Global Privacy Control.
+ */
 import { readCookie, writeCookie } from './cookies';
 import { lsGet, lsSet } from './storage';
 
-/** Cookie and localStorage key remembering a visitor's opt-out (our choice of name). */
-const OPT_OUT = 'fp_optout';
+/**
+ * Cookie and localStorage key remembering a visitor's opt-out (our choice of
+ * name). It holds `1` and nothing about the visitor; it is written only on
+ * the visitor's request (`optOut()`), whatever the storage option, because
+ * the request must outlive the page.
+ */
+export const OPT_OUT = 'fp_optout';
 
-/** Whether this visitor opted out on an earlier visit (cookie or localStorage). */
+/** Whether this visitor opted out, on this page or any other of the site (cookie or localStorage). */
 export function isOptedOut(): boolean {
   return readCookie(OPT_OUT) === '1' || lsGet(OPT_OUT) === '1';
 }

@@ -42,6 +42,14 @@ export function idbStore(useStore: () => UseStore = () => createStore(DB_NAME, S
   const chunkOf = new Map<string, string>();
   // async: a missing indexedDB rejects like any other failure instead of throwing.
   const run = async <T>(mode: IDBTransactionMode, fn: (store: IDBObjectStore) => T | PromiseLike<T>) => (store = store || useStore())(mode, fn);
+  /**
+   * Whether a read or removal can answer "nothing" without opening the
+   * database, because it does not exist: opening creates it, and a page that
+   * must not store anything (opted out, no consent, Global Privacy Control)
+   * reads the queue only to empty it. Asked until this page opens it; where
+   * `indexedDB.databases()` is missing (Firefox before 126) it is opened.
+   */
+  const missing = async () => !store && !!(await indexedDB.databases?.())?.every((db) => db.name !== DB_NAME);
   const write = (fn: (store: IDBObjectStore) => void) =>
     run('readwrite', (objects) => {
       fn(objects);
@@ -54,16 +62,19 @@ export function idbStore(useStore: () => UseStore = () => createStore(DB_NAME, S
         objects.put(records, records[0][0]);
       }),
     // Keys and values read in one transaction line up one to one.
-    all: () =>
-      run('readonly', (objects) =>
-        Promise.all([promisifyRequest(objects.getAllKeys()), promisifyRequest(objects.getAll())]).then(([keys, values]) =>
-          values.flatMap((chunk, i): QueueRecord[] =>
-            // Anything else (a damaged record) is returned as it is, for the tracker to drop.
-            Array.isArray(chunk) ? chunk.map((record) => (chunkOf.set(record[0], keys[i] as string), record)) : [[keys[i] as string, chunk]],
+    all: async () =>
+      (await missing())
+        ? []
+        : run('readonly', (objects) =>
+            Promise.all([promisifyRequest(objects.getAllKeys()), promisifyRequest(objects.getAll())]).then(([keys, values]) =>
+              values.flatMap((chunk, i): QueueRecord[] =>
+                // Anything else (a damaged record) is returned as it is, for the tracker to drop.
+                Array.isArray(chunk) ? chunk.map((record) => (chunkOf.set(record[0], keys[i] as string), record)) : [[keys[i] as string, chunk]],
+              ),
+            ),
           ),
-        ),
-      ),
-    remove: (keys) =>
+    remove: async (keys) =>
+      (await missing()) ||
       write((objects) => {
         const gone = new Set(keys);
         /** Rewrites one chunk without the removed events (or deletes it, or a damaged record of a removed key). */
@@ -116,7 +127,8 @@ export function localStorageStore(key = 'firstparty-js:queue'): EventStore {
   return objectStore(
     () => parseJson(lsGet(key)) || {},
     (records) => {
-      if (!lsSet(key, JSON.stringify(records))) throw Error('localStorage full');
+      // An empty queue leaves no key behind (a removal must not write one).
+      if (!lsSet(key, Object.keys(records)[0] ? JSON.stringify(records) : null)) throw Error('localStorage full');
     },
   );
 }

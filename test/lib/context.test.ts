@@ -7,11 +7,13 @@ import { setUrl, START_URL } from '../helpers/page';
 let captureContext: typeof ContextModule.captureContext;
 let pageSnapshot: typeof ContextModule.pageSnapshot;
 let campaignFrom: typeof ContextModule.campaignFrom;
+let timezone: typeof ContextModule.timezone;
+let rememberZone: typeof ContextModule.rememberZone;
 
 beforeEach(async () => {
   localStorage.clear();
   vi.resetModules();
-  ({ captureContext, pageSnapshot, campaignFrom } = await import('../../src/lib/context'));
+  ({ captureContext, pageSnapshot, campaignFrom, timezone, rememberZone } = await import('../../src/lib/context'));
 });
 
 afterEach(() => {
@@ -90,6 +92,47 @@ describe('captureContext', () => {
     const context = captureContext('1', { url: 'https://www.example.com/then?gclid=Z', title: 'Then', referrer: 'https://ref.example/' });
     expect(context.page).toEqual({ url: 'https://www.example.com/then?gclid=Z', path: '/then', title: 'Then', referrer: 'https://ref.example/', search: '?gclid=Z' });
     expect(context.campaign).toEqual({ gclid: 'Z' });
+  });
+});
+
+describe('timezone', () => {
+  const TZ = 'firstparty-js:tz';
+  const offset = () => String(new Date().getTimezoneOffset());
+
+  it('is the IANA zone, computed once a page', () => {
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    const format = vi.spyOn(Intl, 'DateTimeFormat');
+    expect(timezone()).toBe(zone);
+    expect(timezone()).toBe(zone);
+    expect(format).toHaveBeenCalledTimes(1);
+  });
+
+  it('by default neither reads nor writes localStorage (storage none, no consent)', () => {
+    localStorage.setItem(TZ, offset() + ' Antarctica/Troll');
+    const read = vi.spyOn(Storage.prototype, 'getItem');
+    expect(timezone()).not.toBe('Antarctica/Troll');
+    expect(read).not.toHaveBeenCalled();
+    localStorage.clear();
+    timezone();
+    expect(localStorage.length).toBe(0);
+  });
+
+  it('with rememberZone(true), remembers it with the offset, and a later page reads it', async () => {
+    rememberZone(true);
+    const zone = timezone();
+    expect(localStorage.getItem(TZ)).toBe(offset() + ' ' + zone);
+    vi.resetModules();
+    const next = await import('../../src/lib/context');
+    next.rememberZone(true);
+    localStorage.setItem(TZ, offset() + ' Antarctica/Troll');
+    expect(next.timezone(false)).toBe('Antarctica/Troll');
+  });
+
+  it('rememberZone(false) removes what was remembered', () => {
+    rememberZone(true);
+    timezone();
+    rememberZone(false);
+    expect(localStorage.getItem(TZ)).toBeNull();
   });
 });
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createIdentity, PROFILE_COOKIE, SESSION_COOKIE } from '../../src/lib/identity';
+import { createIdentity, eraseIds, PROFILE_COOKIE, SESSION_COOKIE } from '../../src/lib/identity';
 import { installCookieJar, refuseLocalStorage, removeCookieJar } from '../helpers/cookieJar';
 import { setUrl, START_URL } from '../helpers/page';
 
@@ -48,6 +48,28 @@ describe('createIdentity: IDs', () => {
     localStorage.clear();
     const b = createIdentity(TIMEOUT, '').profileId();
     expect(a).not.toBe(b);
+  });
+});
+
+describe('eraseIds', () => {
+  it('deletes both IDs from the cookies (on the Domain and host-only) and from localStorage', () => {
+    createIdentity(TIMEOUT, 'example.com').sessionId();
+    document.cookie = 'fpid=host-only; Path=/';
+    const domain = vi.fn(() => 'example.com');
+    eraseIds(domain);
+    expect(jar.get(PROFILE_COOKIE)).toBeUndefined();
+    expect(jar.get(SESSION_COOKIE)).toBeUndefined();
+    expect(localStorage.length).toBe(0);
+    expect(jar.writesOf(PROFILE_COOKIE).slice(-2)).toEqual([expect.stringMatching(/Max-Age=0; Domain=example\.com/), expect.stringMatching(/^fpid=; Path=\/; SameSite=Lax; Max-Age=0$/)]);
+    // The next identity is a new visitor.
+    expect(createIdentity(TIMEOUT, 'example.com').profileId()).toMatch(PR);
+  });
+
+  it('writes nothing, and probes no cookie Domain, when there is nothing to delete', () => {
+    const domain = vi.fn(() => 'example.com');
+    eraseIds(domain);
+    expect(jar.writes).toEqual([]);
+    expect(domain).not.toHaveBeenCalled();
   });
 });
 

@@ -1,3 +1,4 @@
+import { IDBFactory } from 'fake-indexeddb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createQueue, type EventStore, idbStore, localStorageStore, memoryStore, type QueueRecord } from '../../src/lib/queue';
 import { refuseLocalStorage } from '../helpers/cookieJar';
@@ -70,6 +71,15 @@ describe('localStorageStore', () => {
     expect(JSON.parse(localStorage.getItem('test:queue') || '{}')).toEqual({});
   });
 
+  it('leaves no key behind once emptied, and a removal from an empty store writes nothing', async () => {
+    const store = localStorageStore('test:queue');
+    await store.put([rec('a')]);
+    await store.remove(['a']);
+    expect(localStorage.getItem('test:queue')).toBeNull();
+    await store.remove(['b']);
+    expect(localStorage.length).toBe(0);
+  });
+
   it('reads corrupt data as empty', async () => {
     localStorage.setItem('test:queue', '{not json');
     expect(await localStorageStore('test:queue').all()).toEqual([]);
@@ -106,6 +116,28 @@ describe('idbStore (fake-indexeddb)', () => {
     expect(sorted(await idbStore().all())).toEqual([rec('a'), rec('c')]);
     await store.remove(['a', 'c']);
     expect(await idbStore().all()).toEqual([]);
+  });
+
+  it('a read or a removal does not create a database that does not exist (opening creates it)', async () => {
+    vi.stubGlobal('indexedDB', new IDBFactory());
+    const store = idbStore();
+    expect(await store.all()).toEqual([]);
+    await store.remove(['a']);
+    expect(await indexedDB.databases()).toEqual([]);
+    await store.put([rec('a')]);
+    expect((await indexedDB.databases()).map((db) => db.name)).toEqual(['firstparty-js']);
+    // Once it exists, another page reads and removes as usual.
+    const next = idbStore();
+    expect(await next.all()).toEqual([rec('a')]);
+    await next.remove(['a']);
+    expect(await idbStore().all()).toEqual([]);
+  });
+
+  it('without indexedDB.databases() (Firefox before 126), a read opens the database', async () => {
+    const factory = new IDBFactory();
+    vi.stubGlobal('indexedDB', Object.assign(Object.create(factory), { databases: undefined, open: factory.open.bind(factory) }));
+    expect(await idbStore().all()).toEqual([]);
+    expect((await factory.databases()).map((db) => db.name)).toEqual(['firstparty-js']);
   });
 
   it('fails when IndexedDB is missing', async () => {
