@@ -22,7 +22,10 @@ declare global {
  * made (`t`, `p` on the call's array). Calls the snippet already sent itself
  * (marked `s`: the page hid before this script arrived) are not sent again,
  * and every call is marked as it is replayed, so the snippet's fast-bounce
- * fallback (still listening) never sends one of them.
+ * fallback (still listening) never sends one of them. Source middlewares
+ * queued in the snippet are added first, as Segment's analytics.js does: a
+ * middleware that strips PII applies to every event, `page()` calls queued
+ * before it included.
  */
 function install(): void {
   const stub = window.firstparty;
@@ -36,9 +39,10 @@ function install(): void {
   if (!stub) return;
   // `in`: the snippet's Proxy answers any other name with a stub function.
   if ('_writeKey' in stub) firstparty.load(stub._writeKey!, stub._host as string, stub._firstpartyOptions);
-  const replay = (call: Stub[number]) => {
+  /** Replays a call not replayed yet (with `middleware`, only a source middleware). */
+  const replay = (call: Stub[number], middleware?: boolean) => {
     try {
-      if (Array.isArray(call) && typeof call[0] === 'string' && !call.s) {
+      if (Array.isArray(call) && typeof call[0] === 'string' && !call.s && (!middleware || call[0] == 'addSourceMiddleware')) {
         call.s = 1;
         // `t` is a Date (a number from snippets before 1.0.0's Proxy stub).
         firstparty._replay(call[0], call.slice(1), { time: +call.t! || undefined, page: call.p });
@@ -53,10 +57,11 @@ function install(): void {
   // Methods whose result matters answer from the library itself; `toJSON` is
   // defined (as nothing) so JSON.stringify no longer calls the Proxy's stub.
   const queued = stub.slice();
-  stub.push = (...calls) => (calls.forEach(replay), stub.length);
+  stub.push = (...calls) => (calls.forEach((call) => replay(call)), stub.length);
   for (const name of ['load', 'flush', 'getProfileId', 'getSessionId', 'setAnonymousId'] as const) (stub as any)[name] = firstparty[name];
   (stub as any).toJSON = undefined;
-  queued.forEach(replay);
+  queued.forEach((call) => replay(call, true));
+  queued.forEach((call) => replay(call));
 }
 
 try {

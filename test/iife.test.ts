@@ -252,7 +252,7 @@ describe('replaying the snippet’s queue', () => {
     expect(selected.context.page).toMatchObject({ url: PRICING.url, path: '/pricing', title: 'Pricing' });
   });
 
-  it('other calls run in their place in the order: middleware, IDs, listeners, ready, debug', async () => {
+  it('source middlewares apply to every queued call (added first, as analytics.js does); other calls run in their place: IDs, listeners, ready, debug', async () => {
     const ready = vi.fn();
     const sent = vi.fn();
     stub([
@@ -269,7 +269,7 @@ describe('replaying the snippet’s queue', () => {
     await firstparty.flush();
     const [before, after, afterId] = net.events();
     expect(names()).toEqual(['Before Middleware', 'After Middleware', 'After Id']);
-    expect(before.properties).toEqual({});
+    expect(before.properties).toEqual({ tagged: true });
     expect(after.properties).toEqual({ tagged: true });
     expect(before.profile_id).not.toBe('anon-1');
     expect(afterId.profile_id).toBe('anon-1');
