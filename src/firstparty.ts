@@ -1,17 +1,19 @@
 /**
  * The tracker's public facade: `createFirstparty()` wires the parts and
- * carries out the API — `load()`, consent and opt-out, calls waiting for
- * either, listeners, element tracking. The work is done by the parts:
+ * carries out the API — `load()`, the calls waiting for it or for consent,
+ * what starts and what ends with consent, listeners, element tracking. The
+ * work is done by the parts:
+ * - consent.ts: whether recording and sending are allowed (consent, opt-out, GPC);
  * - recorder.ts: a call becomes an event, through the middlewares;
  * - outbox.ts: events are serialized, stored, capped and marked;
  * - courier.ts: stored events are delivered, retried, or dropped;
  * - handover.ts: what is left when the page goes away is handed to the browser.
  */
-import { pageSnapshot } from './lib/context';
+import { rememberZone } from './lib/context';
 import { topDomain } from './lib/cookies';
 import { createEmitter, type Handler } from './lib/emitter';
 import { createKeyMaker } from './lib/eventKey';
-import { createIdentity, type Identity } from './lib/identity';
+import { createIdentity, eraseIds, type Identity } from './lib/identity';
 import { guard } from './lib/guard';
 import { debug, logState, warn } from './lib/log';
 import { DEFAULTS, resolveOptions, type FirstpartyOptions, type ResolvedOptions } from './lib/options';
@@ -20,9 +22,10 @@ import { createQueue, localStorageStore, memoryStore, type EventStore } from './
 import { randomId } from './lib/randomId';
 import { createReachability } from './lib/reachability';
 import { bindElements, forElement, toElements, type Elements, type PerElement } from './lib/bindElements';
-import { hasPrivacySignal, isOptedOut, setOptedOut } from './lib/privacy';
 import { watchHistory } from './lib/watchHistory';
-import { startDelivery, type Delivery } from './tracker/delivery';
+import { createConsent } from './tracker/consent';
+import { createDelivery, type Delivery } from './tracker/delivery';
+import { createHeld } from './tracker/held';
 import { createRecorder, EVENT_NAMES } from './tracker/recorder';
 import { beacon } from './lib/transport';
 import type { CallSite, Dependencies, Firstparty, FirstpartyEvent, Properties, SourceMiddleware } from './types';
@@ -30,7 +33,10 @@ import type { CallSite, Dependencies, Firstparty, FirstpartyEvent, Properties, S
 export type { CallSite, Dependencies, Firstparty, FirstpartyEvent, Properties, SourceMiddleware } from './types';
 export { EVENT_NAMES };
 
-/** Methods that record events: before `load()` (or consent) they wait, in call order. */
+/**
+ * Methods that record events: before `load()` (or consent) they wait, in call
+ * order, with setAnonymousId() and reset(), which set the IDs events carry.
+ */
 const RECORDING = ['track', 'page', 'pageview', 'identify', 'group', 'alias'];
 
 /** Whether `value` is a function; warns about it when not. */
@@ -56,12 +62,8 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
    */
   const domain = () => (cookieDomain ??= options.cookieDomain ?? (options.storage === 'cookie' ? topDomain() : ''));
   let options: ResolvedOptions = DEFAULTS;
+  /** The IDs: only while recording is allowed (none before consent, none for an opted-out visitor). */
   let identity: Identity | undefined;
-  /** Why nothing may be recorded now ('' when recording is allowed). */
-  let blocked = '';
-  let consent: boolean | 'pending' = true;
-  /** Recording calls waiting for `load()` or for consent, with their call sites. */
-  let waiting: [string, unknown[], CallSite][] = [];
   let readyCallbacks: (() => void)[] | undefined = [];
   const middlewares: SourceMiddleware[] = [];
   let noIntegrations = 0;
@@ -82,35 +84,52 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     delivery!.handover.added();
   }
 
-  const recorder = createRecorder({ identity: () => identity!, writeKey: () => writeKey, middlewares, keep, report });
+  /** Whether the site lets us write localStorage (spills, marks, heartbeats, the time zone): storage 'cookie' or 'localStorage'. */
+  const local = () => options.storage === 'cookie' || options.storage === 'localStorage';
 
-  /**
-   * (Re)creates the identity for the current state: until consent is given, and
-   * never for opted-out visitors, the IDs live in memory only; stored ones otherwise
-   * (an earlier visit's, if there are any).
-   */
-  function useIdentity(): void {
-    identity = createIdentity(options.sessionTimeout, domain, blocked || consent !== true ? 'memory' : options.storage);
-  }
+  const privacy = createConsent({
+    domain,
+    // Recording is allowed (at load, consent, opt-in): the IDs (stored ones, an earlier visit's, if any), delivery, the held calls.
+    allow() {
+      identity = createIdentity(options.sessionTimeout, domain, options.storage);
+      rememberZone(local());
+      delivery!.start();
+      held.release();
+    },
+    // A "no": what we hold of the visitor goes, in memory and on the device.
+    forget() {
+      debug('not recorded: ' + privacy.reason() + '; discarded', held.clear());
+      identity = undefined;
+      // Before load(), the rest is done at load.
+      if (!delivery) return;
+      delivery.outbox.clear();
+      eraseIds(domain);
+      rememberZone(false);
+    },
+  });
+
+  const recorder = createRecorder({ identity: () => identity!, writeKey: () => writeKey, middlewares, era: privacy.era, keep, report });
 
   /**
    * Carries out one recording call at its call site (now, or replayed from the
    * snippet's queue, `load()` or consent). Calls wait while the library is not
-   * loaded or consent is pending, and are discarded when recording is blocked.
+   * loaded or consent is pending (and behind calls still waiting), and are
+   * discarded when recording is blocked.
    */
   function call(method: string, args: any[], site: CallSite): void {
-    // A waiting call notes its own moment, as the snippet does.
-    if (!identity || consent === 'pending') return void waiting.push([method, args, site.time ? site : { time: Date.now(), page: pageSnapshot() }]);
-    if (blocked || !consent) return debug('not recorded:', blocked || 'no consent');
-    recorder.call(method, args, site);
+    if (privacy.blocks()) debug('not recorded:', privacy.reason());
+    else if (held.any() || !privacy.recording()) held.hold(method, args, site);
+    else run(method, args, site);
   }
 
-  /** Runs the calls that were waiting, in order. */
-  function release(): void {
-    const calls = waiting;
-    waiting = [];
-    calls.forEach(([method, args, site]) => call(method, args, site));
+  /** Carries out a recording call now. */
+  function run(method: string, args: any[], site: CallSite): void {
+    if (method == 'reset') identity!.reset();
+    else if (method == 'setAnonymousId') recorder.setProfile(args[0]);
+    else recorder.call(method, args, site);
   }
+
+  const held = createHeld(run, privacy.recording);
 
   /** trackLink/trackForm: binds listeners that record when an element is clicked or a form submitted. */
   const bind =
@@ -134,28 +153,25 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
 
   const api = {
     load(key: string, host: string, given?: FirstpartyOptions) {
-      if (identity) return warn('load() called twice');
+      if (delivery) return warn('load() called twice');
       if (typeof key !== 'string' || !key.trim()) return warn('load(): bad write key', key);
       endpoint = endpointFor(host);
       if (!endpoint) return warn('load(): bad host', host);
       writeKey = key.trim();
-      options = resolveOptions(given, (name) => warn('bad option ' + name + ', default used'));
+      options = resolveOptions(given, (name, used) => warn('bad option ' + name + ', using', used));
       if (options.debug) logState.debug = true;
-      consent = options.consent;
-      blocked = options.respectPrivacySignals && hasPrivacySignal() ? 'Global Privacy Control' : isOptedOut() ? 'opted out' : '';
-      useIdentity();
-      // Spilled events go where the queue looks: the given queue itself (tests), or localStorage.
-      const local = !blocked && (options.storage === 'cookie' || options.storage === 'localStorage');
       // A tab that may not write localStorage beats no heartbeat: its '_' tells other tabs
       // without Web Locks to leave its events alone for ORPHAN_AGE_MS (see courier.ts).
-      if (!local) nextKey = createKeyMaker((tabId = '_' + tabId));
-      delivery = startDelivery({
+      if (!local()) nextKey = createKeyMaker((tabId = '_' + tabId));
+      delivery = createDelivery({
         store: givenQueue || (options.storage === 'none' ? memoryStore() : createQueue()),
-        spill: local ? givenQueue || localStorageStore() : undefined,
+        // Spilled events go where the queue looks: the given queue itself (tests), or localStorage.
+        spill: local() ? givenQueue || localStorageStore() : undefined,
         tabId,
         nextKey,
         reach,
         endpoint: () => endpoint,
+        mayLeave: privacy.mayLeave,
         options: () => options,
         fetch: fetchImpl,
         sendBeacon,
@@ -163,20 +179,19 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
       });
       cleanups.push(delivery.stop);
       if (options.pageviews === 'history') cleanups.push(watchHistory(() => call('page', [], {})));
-      debug('loaded', endpoint, options, blocked);
-      release();
+      // Recording starts now, waits for consent, or is blocked (and what we held forgotten).
+      cleanups.push(privacy.load(options));
+      debug('loaded', endpoint, options, privacy.recording() || privacy.reason());
       const callbacks = readyCallbacks!;
       readyCallbacks = undefined;
       callbacks.forEach((callback) => guard('ready', callback)());
       report('ready');
-      // Events left by earlier visits go out at once.
-      delivery.courier.schedule(0);
     },
     setAnonymousId(id?: string) {
-      if (id !== undefined) recorder.setProfile(id);
+      if (id !== undefined) call('setAnonymousId', [id], {});
       return identity?.profileId();
     },
-    reset: () => identity?.reset(),
+    reset: () => call('reset', [], {}),
     ready(callback: () => void) {
       // The callback's return value is dropped: a hostile thenable must not enter our promises.
       if (isFunction(callback, 'ready')) readyCallbacks ? readyCallbacks.push(callback) : Promise.resolve().then(() => void guard('ready', callback)());
@@ -199,28 +214,14 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     trackClick: bind('click'),
     trackForm: bind('submit'),
     trackSubmit: bind('submit'),
-    consent(granted: boolean) {
-      consent = !!granted;
-      // From now on the IDs are stored (an earlier visit's, if there are any).
-      if (granted && identity && !blocked) useIdentity();
-      if (granted) release();
-      else debug('no consent: discarded', waiting.splice(0).length);
-    },
-    optOut() {
-      blocked = 'opted out';
-      setOptedOut(true, domain());
-      waiting = [];
-      // Empty the queue, our own events and any other's alike, up to now: an
-      // optIn() and track() later in the same task must not lose their event.
-      delivery?.outbox.clear();
-    },
-    optIn() {
-      setOptedOut(false, domain());
-      if (blocked === 'opted out') {
-        blocked = '';
-        // The IDs were kept in memory while opted out; stored ones from now on.
-        if (identity && consent === true) useIdentity();
-      }
+    consent: privacy.consent,
+    // The queue is emptied up to now, every tab's events alike: an optIn() and
+    // track() later in the same task must not lose their event (outbox.clear).
+    optOut: privacy.optOut,
+    // A new profile (the old IDs were erased at the opt-out), unless the site passes one.
+    optIn(profileId?: string) {
+      privacy.optIn();
+      if (profileId !== undefined) api.setAnonymousId(profileId);
     },
     destroy() {
       endpoint = '';

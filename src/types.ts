@@ -43,7 +43,9 @@ export type Properties = Record<string, unknown>;
 /**
  * A source middleware sees each event before it is queued and calls `next`
  * with it (changed or not) to let it through; not calling `next`, or calling
- * it with `null`, drops the event. `payload.obj` is the event too, so
+ * it with `null`, drops the event. What it passes to `next` is what is sent
+ * (its `context` is its own copy); a `next` called after an opt-out or a
+ * refused consent is ignored. `payload.obj` is the event too, so
  * middlewares written for Segment's analytics.js work unchanged.
  */
 export type SourceMiddleware = (context: { payload: FirstpartyEvent & { obj: FirstpartyEvent }; next: (event: FirstpartyEvent | null) => void }) => void;
@@ -64,16 +66,23 @@ export interface Firstparty {
   group(groupId: string, traits?: Properties, options?: unknown, callback?: () => void): void;
   /** Records `Profile Aliased` (`previous_id` → `new_id`) and continues as `newId`. */
   alias(newId: string, previousId?: string, options?: unknown, callback?: () => void): void;
-  /** Replaces the profile ID without recording anything. */
+  /**
+   * Replaces the profile ID without recording anything; returns the current
+   * one. Before load() or consent it waits with the recording calls.
+   */
   setAnonymousId(id?: string): string | undefined;
-  /** New profile and session IDs (e.g. at log-out); queued events are kept. */
+  /** New profile and session IDs (e.g. at log-out); queued events are kept. Waits like setAnonymousId(). */
   reset(): void;
   /** Runs `callback` once the library is loaded. */
   ready(callback: () => void): void;
   /** Sends whatever is queued now; resolves when this attempt is over. */
   flush(): Promise<void>;
+  /**
+   * The profile ID the next event carries; `undefined` while nothing may be
+   * recorded (before load(), before consent, opted out, Global Privacy Control).
+   */
   getProfileId(): string | undefined;
-  /** The current session ID; reading it is not activity (it does not extend the session). */
+  /** The current session ID (`undefined` as for getProfileId()); reading it is not activity (it does not extend the session). */
   getSessionId(): string | undefined;
   /** Console logging of every event and decision (`debug(false)` stops it). */
   debug(on?: boolean): void;
@@ -93,12 +102,16 @@ export interface Firstparty {
   /** Tracks form submissions. */
   trackForm(forms: Elements, name: PerElement<string>, properties?: PerElement<Properties>): void;
   trackSubmit(forms: Elements, name: PerElement<string>, properties?: PerElement<Properties>): void;
-  /** Gives (`true`) or refuses (`false`) consent when loaded with `consent: 'pending'`. */
-  consent(granted: boolean): void;
-  /** Stops all tracking for this visitor, across visits, and empties the queue. */
+  /**
+   * Gives consent (`true` or `'granted'`: anything else is a refusal):
+   * held calls are recorded, and events stored and sent. A refusal discards
+   * the held calls and deletes the queued events and the stored IDs.
+   */
+  consent(granted: boolean | 'granted' | 'denied'): void;
+  /** Stops all tracking for this visitor in every tab, across visits; empties the queue and deletes the IDs. */
   optOut(): void;
-  /** Undoes `optOut()`. */
-  optIn(): void;
+  /** Undoes `optOut()`, with a new profile, or `profileId` if given. */
+  optIn(profileId?: string): void;
   /** Stops timers and listeners and restores patched history methods. Queued events stay queued. */
   destroy(): void;
   /** Replays a call made before this library loaded, with its own time and page. @internal */

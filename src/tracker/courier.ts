@@ -50,6 +50,12 @@ export interface CourierDependencies {
   tabId: string;
   /** The bulk endpoint ('' before load and after destroy()). */
   endpoint(): string;
+  /**
+   * Whether events may leave now (no opt-out in any tab, consent given, no
+   * privacy signal): asked before each round and each request, not only when
+   * events are recorded.
+   */
+  mayLeave(): boolean;
   /** The tracker's options (read when needed: load() sets them). */
   options(): { maxBatchBytes: number; flushInterval: number };
   fetch?: typeof fetch;
@@ -60,7 +66,7 @@ const keysOf = (records: QueueRecord[]) => records.map(([key]) => key);
 const hidden = () => document.visibilityState === 'hidden';
 
 /** Creates the courier of one tab. */
-export function createCourier({ outbox, reach, tabId, endpoint, options, fetch: fetchImpl, report }: CourierDependencies) {
+export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, options, fetch: fetchImpl, report }: CourierDependencies) {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let retryAt = 0;
   let attempt = 0;
@@ -102,7 +108,7 @@ export function createCourier({ outbox, reach, tabId, endpoint, options, fetch: 
 
   /** One round: other tabs' orphaned events when it is time to look, then this tab's own. */
   async function round(): Promise<void> {
-    if (!endpoint()) return;
+    if (!endpoint() || !mayLeave()) return;
     halted = false;
     if (!lastSweep || Date.now() - lastSweep >= SWEEP_MS || Date.now() < lastSweep) {
       // Another tab flushing holds the lock: it sends the orphans; we look again next round.
@@ -156,6 +162,8 @@ export function createCourier({ outbox, reach, tabId, endpoint, options, fetch: 
     if (!body) return true;
     const bytes = keepalive ? utf8Length(body) : 0;
     if (bytes > KEEPALIVE_LIMIT - keepaliveBytes) return true; // the next round, once the quota frees up
+    // An opt-out (here or in another tab) or a withdrawn consent since the round began: nothing more goes.
+    if (!mayLeave()) return (halted = true), false;
     const keys = keysOf(batch);
     keys.forEach((key) => inflight.set(key, keepalive));
     keepaliveBytes += bytes;

@@ -2,7 +2,10 @@
  * Delivery, wired: the outbox, courier and handover of one tab, and the page
  * signals they answer — `online` (retry now), `offline` (the collector counts
  * as failing), hide and show, and this tab's liveness for the others (a Web
- * Lock, or a heartbeat). Made at load(), since the parts need its options.
+ * Lock, or a heartbeat). Made at load(), since the parts need its options;
+ * started (listeners, liveness, the first send) only once recording is
+ * allowed: a page under Global Privacy Control, opted out, or waiting for
+ * consent listens to nothing, touches no storage, and sends nothing.
  */
 import { KEEPALIVE_LIMIT } from '../lib/batch';
 import { holdTabLock } from '../lib/locks';
@@ -25,34 +28,42 @@ export interface DeliveryDependencies {
   nextKey(): string;
   reach: Reachability;
   endpoint(): string;
+  /** Whether events may leave now: checked where they leave (courier rounds and requests, handover). */
+  mayLeave(): boolean;
   options(): ResolvedOptions;
   fetch?: typeof fetch;
   sendBeacon(url: string, body: string): boolean;
   report(name: string, detail?: unknown): void;
 }
 
-/** Wires the parts and starts listening; `stop()` removes every listener and timer. */
-export function startDelivery({ store, spill, tabId, nextKey, reach, endpoint, options, fetch, sendBeacon, report }: DeliveryDependencies) {
+/** Wires the parts; `start()` starts listening and sending, `stop()` removes every listener and timer. */
+export function createDelivery({ store, spill, tabId, nextKey, reach, endpoint, mayLeave, options, fetch, sendBeacon, report }: DeliveryDependencies) {
   // No single event may be larger than a hidden page can send (64 KiB, less the envelope).
   const limits = () => ({ ...options(), maxEventBytes: Math.min(options().maxBatchBytes, KEEPALIVE_LIMIT) - 32 });
   const outbox = createOutbox({ store, spill, tabId, nextKey, limits, failing: reach.failing, report });
-  const courier = createCourier({ outbox, reach, tabId, endpoint, options, fetch, report });
-  const handover = createHandover({ outbox, courier, reach, endpoint, options, sendBeacon, report });
+  const courier = createCourier({ outbox, reach, tabId, endpoint, mayLeave, options, fetch, report });
+  const handover = createHandover({ outbox, courier, reach, endpoint, mayLeave, options, sendBeacon, report });
   const onOnline = () => courier.online();
-  addEventListener('online', onOnline);
-  addEventListener('offline', reach.fail);
-  const stops = [holdTabLock(tabId, !!spill), onPageHide(handover.hide, handover.show), courier.stop];
+  let stops: (() => void)[] = [];
   return {
     outbox,
     courier,
     handover,
+    /** Starts listening, and sends what earlier visits left; once (later calls do nothing). */
+    start(): void {
+      if (stops[0]) return;
+      addEventListener('online', onOnline);
+      addEventListener('offline', reach.fail);
+      stops = [holdTabLock(tabId, !!spill), onPageHide(handover.hide, handover.show)];
+      courier.schedule(0);
+    },
     stop(): void {
       removeEventListener('online', onOnline);
       removeEventListener('offline', reach.fail);
-      stops.forEach((stop) => stop());
+      [...stops, courier.stop].forEach((stop) => stop());
     },
   };
 }
 
 /** The delivery of one tracker. */
-export type Delivery = ReturnType<typeof startDelivery>;
+export type Delivery = ReturnType<typeof createDelivery>;

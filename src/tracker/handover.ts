@@ -23,20 +23,22 @@ export interface HandoverDependencies {
   courier: Courier;
   reach: Reachability;
   endpoint(): string;
+  /** Whether events may leave now (see courier.ts): a hiding page hands nothing over otherwise. */
+  mayLeave(): boolean;
   options(): { maxBatchBytes: number; flushInterval: number };
   sendBeacon(url: string, body: string): boolean;
   report(name: string, detail?: unknown): void;
 }
 
 /** Creates the handover of one tab. */
-export function createHandover({ outbox, courier, reach, endpoint, options, sendBeacon, report }: HandoverDependencies) {
+export function createHandover({ outbox, courier, reach, endpoint, mayLeave, options, sendBeacon, report }: HandoverDependencies) {
   /** A hide signal is being dispatched (until the next task). */
   let hiding = false;
   let queued = false;
 
   function handOver(): void {
     queued = false;
-    if (!endpoint()) return;
+    if (!endpoint() || !mayLeave()) return;
     const proven = reach.proven();
     const keepalive = courier.keepalive();
     // A keepalive request may outlive the page, and its answer with it: its

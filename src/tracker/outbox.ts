@@ -261,11 +261,12 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
       return othersOf(kept.filter(([key]) => keyTab(key) !== tabId), marks, now);
     },
 
-    /** Empties the queue up to now (opt-out): this tab's events and every other tab's. */
+    /** Empties the queue up to now (opt-out): this tab's events and every other tab's, and the handover marks that name them. */
     clear(): Promise<unknown> {
       const cutoff = nextKey();
       buffer = [];
       own.clear();
+      lsSet(MARKS, null);
       return (writing = writing.then(async () => forget((await store.all()).map(([key]) => key).filter((key) => key < cutoff))));
     },
   };

@@ -26,6 +26,12 @@ export interface RecorderContext {
   identity(): Identity;
   writeKey(): string;
   middlewares: SourceMiddleware[];
+  /**
+   * A number that changes whenever recording stops (opt-out, consent
+   * withdrawn): an event whose middleware calls `next()` after such a change
+   * is dropped, even if recording has resumed since (it carries the old IDs).
+   */
+  era(): number;
   /** Takes a finished event (and the call's callback). */
   keep(event: FirstpartyEvent, callback: unknown): void;
   /** A library event for `on()` listeners. */
@@ -50,6 +56,7 @@ export function createRecorder(tracker: RecorderContext) {
     // The session first: it is what re-reads storage, so a reset() in another
     // tab gives this event the new profile together with the new session.
     const session_id = identity.sessionId(time);
+    const context = captureContext(VERSION, site.page);
     runMiddlewares(
       {
         event_id: randomId('EV'),
@@ -58,16 +65,22 @@ export function createRecorder(tracker: RecorderContext) {
         profile_id: identity.profileId(),
         session_id,
         properties: cleanProperties(properties),
-        context: captureContext(VERSION, site.page),
+        // The context object is shared by events of one page state, and its JSON
+        // cached (see eventJson): middlewares get a copy of their own, so what
+        // they change is what is sent, for this event only.
+        context: tracker.middlewares[0] ? JSON.parse(JSON.stringify(context)) : context,
         created_at: new Date(time).toISOString(),
       },
       0,
       callback,
+      tracker.era(),
     );
   }
 
-  function runMiddlewares(event: FirstpartyEvent, index: number, callback: unknown): void {
+  function runMiddlewares(event: FirstpartyEvent, index: number, callback: unknown, era: number): void {
     const middleware = tracker.middlewares[index];
+    // A next() that arrives after an opt-out or a withdrawn consent: the event must not be kept.
+    if (era !== tracker.era()) return tracker.report('dropped', { reason: 'privacy' });
     if (!middleware) return tracker.keep(event, callback);
     let called = 0;
     try {
@@ -76,7 +89,7 @@ export function createRecorder(tracker: RecorderContext) {
       middleware({
         payload: event as FirstpartyEvent & { obj: FirstpartyEvent },
         next: (result) => {
-          if (!called++) isObject(result) ? runMiddlewares(result as FirstpartyEvent, index + 1, callback) : tracker.report('dropped', { reason: 'middleware' });
+          if (!called++) isObject(result) ? runMiddlewares(result as FirstpartyEvent, index + 1, callback, era) : tracker.report('dropped', { reason: 'middleware' });
         },
       });
     } catch (error) {

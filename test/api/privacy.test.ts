@@ -10,6 +10,7 @@ import {
   hidePage,
   KEY,
   names,
+  PROFILE_ID,
   queuedNames,
   remember,
   setGlobalPrivacyControl,
@@ -252,5 +253,320 @@ describe('storage option', () => {
     const id = fp.getProfileId();
     expect(id).toBeTruthy();
     expect(spies.jar.get('fpid')).toBe(id);
+  });
+});
+
+/** What another tab's optOut() looks like from here: the flag set, then the storage event. */
+function optOutInAnotherTab(fire = true) {
+  document.cookie = 'fp_optout=1; Path=/';
+  localStorage.setItem('fp_optout', '1');
+  if (fire) dispatchEvent(new StorageEvent('storage', { key: 'fp_optout', newValue: '1' }));
+}
+
+describe('issue 14: opt-out is origin-wide and immediate', () => {
+  it("another tab's opt-out, heard through the storage event: this tab records nothing more, sends nothing, hands nothing over at hide", async () => {
+    const { fp, net, beacons, queue } = setup();
+    fp.track('Viewed Cart');
+    await fp.flush();
+    fp.track('Queued');
+    await settle();
+    optOutInAnotherTab();
+    fp.track('Added To Cart');
+    await fp.flush();
+    hidePage();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(names(net.events())).toEqual(['Viewed Cart']);
+    expect(beacons.calls).toHaveLength(0);
+    expect(await queue.all()).toEqual([]);
+    expect(fp.getProfileId()).toBeUndefined();
+  });
+
+  it("another tab's opt-out not heard (no storage event: another subdomain, localStorage refused) is found before the next send", async () => {
+    const { fp, net, beacons, queue } = setup();
+    await fp.flush();
+    fp.track('Added To Cart');
+    optOutInAnotherTab(false);
+    await fp.flush();
+    hidePage();
+    expect(net.requests).toHaveLength(0);
+    expect(beacons.calls).toHaveLength(0);
+    expect(await queue.all()).toEqual([]);
+    fp.track('After');
+    await fp.flush();
+    expect(net.requests).toHaveLength(0);
+  });
+
+  it("the opting-out tab's page-hide sends nothing of what it emptied from the shared queue", async () => {
+    const queue = memoryStore();
+    const other = setup({ queue, replies: ['network-error'] });
+    other.fp.track('Other Tab');
+    await other.fp.flush();
+    const { fp, beacons } = setup({ queue });
+    fp.optOut();
+    hidePage();
+    await settle();
+    expect(beacons.calls).toHaveLength(0);
+    expect(other.beacons.calls).toHaveLength(0); // the other tab found the flag
+  });
+
+  it('optOut() deletes the IDs from cookies and localStorage; optIn() starts a new profile', async () => {
+    const { fp, net } = setup();
+    fp.track('Before');
+    await fp.flush();
+    const before = net.events()[0].profile_id;
+    fp.optOut();
+    expect(spies.jar.get('fpid')).toBeUndefined();
+    expect(spies.jar.get('fsid')).toBeUndefined();
+    expect(localStorage.getItem('fpid')).toBeNull();
+    expect(localStorage.getItem('fsid')).toBeNull();
+    expect(fp.getProfileId()).toBeUndefined();
+    fp.optIn();
+    fp.track('After');
+    await fp.flush();
+    const after = net.events()[1];
+    expect(after.profile_id).not.toBe(before);
+    expect(after.profile_id).toBe(fp.getProfileId());
+    expect(spies.jar.get('fpid')).toBe(after.profile_id);
+  });
+
+  it('optIn(profileId) continues as the profile the site passes', async () => {
+    const { fp, net } = setup();
+    fp.optOut();
+    fp.optIn('user-42');
+    fp.track('After');
+    await fp.flush();
+    expect(net.events()[0].profile_id).toBe('user-42');
+    expect(fp.getProfileId()).toBe('user-42');
+  });
+
+  it('a page loaded after an opt-out deletes IDs an older release left', async () => {
+    document.cookie = 'fpid=PRold; Path=/';
+    localStorage.setItem('fpid', 'PRold');
+    localStorage.setItem('fp_optout', '1');
+    setup();
+    expect(spies.jar.get('fpid')).toBeUndefined();
+    expect(localStorage.getItem('fpid')).toBeNull();
+  });
+});
+
+describe('issue 14: consent is a yes only when it is a yes', () => {
+  it.each([[false], ['denied'], ['no'], [0], ['false'], [undefined]])('consent(%j) refuses: held calls discarded, nothing stored or sent', async (value) => {
+    const { fp, net, queue } = setup({ options: { consent: 'pending' } });
+    fp.track('Held');
+    fp.consent(value as never);
+    fp.track('After');
+    await settle();
+    await fp.flush();
+    expect(net.requests).toHaveLength(0);
+    expect(await queue.all()).toEqual([]);
+    expect(cookieNames()).not.toContain('fpid');
+  });
+
+  it("consent('granted') grants, like consent(true)", async () => {
+    const { fp, net } = setup({ options: { consent: 'pending' } });
+    fp.track('Held');
+    fp.consent('granted');
+    await fp.flush();
+    expect(names(net.events())).toEqual(['Held']);
+  });
+
+  it.each([['denied'], ['false'], [0], ['Pending']])("an invalid consent option %j is taken as false (stricter), with a warning", async (consent) => {
+    const { fp, net } = setup({ options: { consent } });
+    fp.track('A');
+    await fp.flush();
+    expect(net.requests).toHaveLength(0);
+    if (consent !== 'denied') expect(warnings()).toEqual([expect.stringContaining('bad option consent, using false')]);
+  });
+
+  it("an invalid storage option ('None') is taken as 'none', with a warning: no cookie, nothing in localStorage", async () => {
+    const { fp, net } = setup({ options: { storage: 'None' } });
+    fp.track('A');
+    await fp.flush();
+    expect(names(net.events())).toEqual(['A']);
+    expect(warnings()).toEqual([expect.stringContaining('bad option storage, using none')]);
+    expect(spies.jar.writes).toEqual([]);
+    expect(localStorage.length).toBe(0);
+  });
+
+  it("consent(true) before load(…, { consent: 'pending' }) is remembered", async () => {
+    const { fp, net } = setup({ noLoad: true });
+    fp.consent(true);
+    fp.track('Before Load');
+    fp.load(KEY, HOST, { consent: 'pending' });
+    fp.track('After Load');
+    await fp.flush();
+    expect(names(net.events())).toEqual(['Before Load', 'After Load']);
+  });
+
+  it('consent(false) before load() is remembered, and deletes what an earlier visit stored', async () => {
+    const earlier = setup();
+    earlier.fp.track('Earlier');
+    await settle();
+    const { fp, net, queue } = setup({ noLoad: true, queue: earlier.queue });
+    earlier.fp.destroy();
+    fp.consent(false);
+    fp.load(KEY, HOST);
+    fp.track('A');
+    await fp.flush();
+    await settle();
+    expect(net.requests).toHaveLength(0);
+    expect(await queue.all()).toEqual([]);
+    expect(spies.jar.get('fpid')).toBeUndefined();
+  });
+
+  it('consent withdrawn after a yes: the queued events and the stored IDs are deleted, nothing more is sent', async () => {
+    const { fp, net, queue, beacons } = setup({ replies: ['network-error'] });
+    fp.track('Before');
+    await fp.flush(); // fails: queued
+    expect(await queuedNames(queue)).toEqual(['Before']);
+    fp.consent(false);
+    await settle();
+    expect(await queue.all()).toEqual([]);
+    expect(spies.jar.get('fpid')).toBeUndefined();
+    expect(localStorage.getItem('fpid')).toBeNull();
+    await vi.advanceTimersByTimeAsync(120_000);
+    hidePage();
+    expect(net.requests).toHaveLength(1);
+    expect(beacons.calls).toHaveLength(0);
+  });
+
+  it("getProfileId() is undefined until consent, then the ID every event carries, the held ones included", async () => {
+    const { fp, net } = setup({ options: { consent: 'pending' } });
+    fp.track('Held');
+    expect(fp.getProfileId()).toBeUndefined();
+    expect(fp.getSessionId()).toBeUndefined();
+    fp.consent(true);
+    const id = fp.getProfileId();
+    expect(id).toMatch(PROFILE_ID);
+    fp.track('After');
+    await fp.flush();
+    expect(net.events().map((e) => e.profile_id)).toEqual([id, id]);
+  });
+
+  it('setAnonymousId() and reset() before consent wait with the calls, in order', async () => {
+    const { fp, net } = setup({ options: { consent: 'pending' } });
+    fp.setAnonymousId('anon-1');
+    fp.track('As Anon');
+    fp.reset();
+    fp.track('After Reset');
+    fp.consent(true);
+    await fp.flush();
+    const [anon, after] = net.events();
+    expect(anon.profile_id).toBe('anon-1');
+    expect(after.profile_id).not.toBe('anon-1');
+    expect(after.profile_id).toBe(fp.getProfileId());
+  });
+});
+
+describe('issue 14: checked where events leave', () => {
+  it('a page under Global Privacy Control sends nothing an earlier visit left queued, and deletes it', async () => {
+    const earlier = setup({ replies: ['network-error'] });
+    earlier.fp.track('Earlier Visit');
+    await earlier.fp.flush();
+    earlier.fp.destroy();
+    vi.advanceTimersByTime(60_000); // a later visit
+    setGlobalPrivacyControl(true);
+    const { fp, net, beacons, queue } = setup({ queue: earlier.queue });
+    await settle();
+    await fp.flush();
+    hidePage();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(net.requests).toHaveLength(0);
+    expect(beacons.calls).toHaveLength(0);
+    expect(await queue.all()).toEqual([]);
+  });
+
+  it("a page waiting for consent sends nothing an earlier visit left, and keeps it until consent is given", async () => {
+    const earlier = setup({ replies: ['network-error'] });
+    earlier.fp.track('Earlier Visit');
+    await earlier.fp.flush();
+    earlier.fp.destroy();
+    const { fp, net, beacons, queue } = setup({ queue: earlier.queue, options: { consent: 'pending' } });
+    await settle();
+    await fp.flush();
+    hidePage();
+    expect(net.requests).toHaveLength(0);
+    expect(beacons.calls).toHaveLength(0);
+    expect(await queuedNames(queue)).toEqual(['Earlier Visit']);
+    fp.consent(true);
+    await fp.flush(); // (a closed tab's events: sent once the sweep finds the tab gone)
+    expect(net.delivered()).toEqual(['Earlier Visit']);
+  });
+});
+
+describe('issue 14: middlewares decide the final event', () => {
+  it("a middleware's edits to context are sent even after an event of the same page state was serialized", async () => {
+    setUrl('https://www.example.com/welcome?email=ada%40example.com');
+    const { fp, net } = setup();
+    fp.page();
+    await settle(); // serialized: the context's JSON is cached
+    fp.addSourceMiddleware(({ payload, next }) => {
+      payload.context.page.url = payload.context.page.url.split('?')[0];
+      payload.context.page.search = '';
+      next(payload);
+    });
+    fp.track('Next');
+    await fp.flush();
+    const [page, next] = net.events();
+    expect(page.context.page.url).toContain('email'); // before the middleware: as recorded
+    expect(JSON.stringify(next)).not.toContain('ada');
+  });
+
+  it('a next() that arrives after optOut() is dropped: nothing stored or sent', async () => {
+    const { fp, net, queue } = setup();
+    let release = () => {};
+    fp.addSourceMiddleware(({ payload, next }) => void (release = () => next(payload)));
+    fp.track('Late');
+    fp.optOut();
+    release();
+    fp.optIn();
+    await settle();
+    await fp.flush();
+    expect(net.requests).toHaveLength(0);
+    expect(await queue.all()).toEqual([]);
+  });
+
+  it('a next() that arrives after consent is withdrawn is dropped', async () => {
+    const { fp, net } = setup();
+    let release = () => {};
+    fp.addSourceMiddleware(({ payload, next }) => void (release = () => next(payload)));
+    fp.track('Late');
+    fp.consent(false);
+    release();
+    await fp.flush();
+    expect(net.requests).toHaveLength(0);
+  });
+});
+
+describe('issue 14: held calls are capped', () => {
+  it('at 1,000: the oldest go with one warning; the rest are released, in order', async () => {
+    const { fp, net } = setup({ options: { consent: 'pending' } });
+    for (let i = 0; i < 1500; i++) fp.track('Held', { i });
+    expect(warnings()).toEqual([expect.stringContaining('oldest dropped')]);
+    fp.consent(true);
+    await vi.advanceTimersByTimeAsync(1000);
+    await fp.flush();
+    const sent = net.events().map((e) => e.properties.i);
+    expect(sent).toEqual(Array.from({ length: 1000 }, (_, i) => i + 500));
+  });
+});
+
+describe("issue 14: storage: 'none' writes nothing", () => {
+  it('no cookie, localStorage, sessionStorage or IndexedDB, the time zone cache included (a fresh module: it is cached per page)', async () => {
+    vi.resetModules();
+    const { createFirstparty: fresh } = await import('../../src/firstparty');
+    vi.stubGlobal('indexedDB', new IDBFactory());
+    const net = fakeFetch();
+    const fp = remember(fresh({ fetch: net.fetch, sendBeacon: fakeBeacon().send }));
+    fp.load(KEY, HOST, { storage: 'none' });
+    fp.page();
+    fp.track('A');
+    await fp.flush();
+    hidePage();
+    expect(net.events()[0].context.timezone).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone);
+    expect(spies.jar.writes).toEqual([]);
+    expect(localStorage.length).toBe(0);
+    expect(sessionStorage.length).toBe(0);
+    expect(await indexedDB.databases()).toEqual([]);
   });
 });

@@ -73,10 +73,8 @@ describe('options of the wrong type or range warn and fall back to their default
     ['maxBatchBytes', NaN],
     ['maxBatchBytes', null],
     ['debug', 'yes'],
-    ['storage', 'indexedDB'],
     ['pageviews', 'always'],
     ['respectPrivacySignals', 0],
-    ['consent', 'maybe'],
   ];
 
   const shown = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : v && typeof v === 'object' ? JSON.stringify(v) : String(v));
@@ -98,6 +96,30 @@ describe('options of the wrong type or range warn and fall back to their default
     await fp.flush();
     expect(net.names()).toEqual(['Event 0', 'Event 1', 'Event 2']);
     expect(Object.keys(DEFAULTS).length).toBeGreaterThan(5);
+  });
+
+  // The privacy options are the exception: a typo must not mean tracking with cookies.
+  it("storage: 'indexedDB' → warning, 'none' used: events delivered, nothing written", async () => {
+    const cookies = document.cookie;
+    const { fp, net } = tracker({ options: { storage: 'indexedDB' } });
+    expect(warnings().filter((w) => w.includes('bad option storage, using none'))).toHaveLength(1);
+    fp.track('With Bad Storage');
+    await fp.flush();
+    expect(net.names()).toEqual(['With Bad Storage']);
+    expect(document.cookie).toBe(cookies);
+    expect(localStorage.length).toBe(0);
+  });
+
+  it("consent: 'maybe' → warning, false used: nothing recorded until consent(true)", async () => {
+    const { fp, net } = tracker({ options: { consent: 'maybe' } });
+    expect(warnings().filter((w) => w.includes('bad option consent, using false'))).toHaveLength(1);
+    fp.track('Without Consent');
+    await fp.flush();
+    expect(net.names()).toEqual([]);
+    fp.consent(true);
+    fp.track('With Consent');
+    await fp.flush();
+    expect(net.names()).toEqual(['With Consent']);
   });
 
   it('an options argument that is not an object (string, number, array, null, a throwing Proxy) never throws', async () => {
@@ -241,8 +263,12 @@ describe('call sequences', () => {
       }]]) expect(() => api[method](...args)).not.toThrow();
     }
     fp.load(KEY, HOST);
+    // consent() was given nothing that is a yes: a refusal, remembered through load().
+    fp.track('Refused');
+    fp.consent(true);
     fp.track('Works');
     await fp.flush();
     expect(net.names()).toContain('Works');
+    expect(net.names()).not.toContain('Refused');
   });
 });

@@ -73,12 +73,13 @@ function setup({ replies = [], maxBatchBytes = DEFAULTS.maxBatchBytes, store = m
     failing: reach.failing,
     report,
   });
-  const target = { endpoint: ENDPOINT };
+  const target = { endpoint: ENDPOINT, mayLeave: true };
   const courier = createCourier({
     outbox,
     reach,
     tabId: TAB,
     endpoint: () => target.endpoint,
+    mayLeave: () => target.mayLeave,
     options: () => ({ maxBatchBytes, flushInterval: DEFAULTS.flushInterval }),
     fetch: net.fetch,
     report,
@@ -433,6 +434,35 @@ describe('flush() and the timer', () => {
     expect(net.names()).toEqual(['A']);
   });
 
+  it('sends nothing while events may not leave (opt-out, no consent, GPC): asked before each round; the events are left to the tracker', async () => {
+    const { courier, add, net, store, target } = setup();
+    target.mayLeave = false;
+    add(['A']);
+    await courier.flush(true);
+    courier.online();
+    await settle();
+    expect(net.requests).toHaveLength(0);
+    expect(await queuedNames(store)).toEqual(['A']);
+    target.mayLeave = true;
+    await courier.flush();
+    expect(net.names()).toEqual(['A']);
+  });
+
+  it('asks again before each request: an opt-out while earlier batches are out stops the rest', async () => {
+    let answer = (_: number) => {};
+    const held = new Promise<number>((resolve) => (answer = resolve));
+    const { courier, add, net, target } = setup({ maxBatchBytes: 600, replies: [held, held, held] });
+    add(['A', 'B', 'C', 'D', 'E', 'F'], 300);
+    const flushed = courier.flush();
+    await settle();
+    expect(net.requests).toHaveLength(MAX_IN_FLIGHT);
+    target.mayLeave = false;
+    answer(200);
+    await flushed;
+    await settle();
+    expect(net.requests).toHaveLength(MAX_IN_FLIGHT);
+  });
+
   it('events handed over at page hide without proof wait out the grace period, then go again', async () => {
     const { courier, add, outbox, net } = setup();
     add(['A']);
@@ -583,6 +613,7 @@ describe('delivered while hidden, where no handover mark can be written', () => 
       reach: createReachability(),
       tabId: OTHER,
       endpoint: () => ENDPOINT,
+      mayLeave: () => true,
       options: () => ({ maxBatchBytes: DEFAULTS.maxBatchBytes, flushInterval: 1000 }),
       fetch: net.fetch,
       report: () => {},

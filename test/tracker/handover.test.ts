@@ -28,6 +28,8 @@ interface HandoverSetup {
   maxBatchBytes?: number;
   /** What the fake sendBeacon answers. */
   accept?: boolean;
+  /** Whether events may leave (consent, opt-out, GPC): see consent.ts. */
+  mayLeave?: () => boolean;
 }
 
 /**
@@ -35,7 +37,7 @@ interface HandoverSetup {
  * reachability record, with a stub courier: `courier.keepalive` says what is
  * in keepalive requests now (nothing unless a test says otherwise).
  */
-function startHandover({ endpoint = ENDPOINT, maxBatchBytes = 524288, accept = true }: HandoverSetup = {}) {
+function startHandover({ endpoint = ENDPOINT, maxBatchBytes = 524288, accept = true, mayLeave = () => true }: HandoverSetup = {}) {
   const tab = startOutbox();
   const reach = createReachability();
   const courier = { keepalive: vi.fn(() => ({ keys: [] as string[], bytes: 0 })), flush: vi.fn(), schedule: vi.fn() };
@@ -46,6 +48,7 @@ function startHandover({ endpoint = ENDPOINT, maxBatchBytes = 524288, accept = t
     courier: courier as unknown as Courier,
     reach,
     endpoint: () => endpoint,
+    mayLeave,
     options: () => ({ maxBatchBytes, flushInterval: FLUSH_INTERVAL }),
     sendBeacon: beacons.send,
     report,
@@ -177,6 +180,23 @@ describe('handover: hide()', () => {
     await Promise.resolve();
     expect(beacons.send).not.toHaveBeenCalled();
     expect(localStorage.getItem(MARKS)).toBeNull();
+    expect(outbox.waiting(a)).toBe(true);
+  });
+});
+
+describe('handover: privacy', () => {
+  it('hands nothing over, and spills nothing, while events may not leave (opt-out in any tab, no consent, GPC)', async () => {
+    const mayLeave = vi.fn(() => false);
+    const { handover, beacons, outbox, add } = startHandover({ mayLeave });
+    const [a] = addMany(add, 3);
+    handover.hide();
+    add('During');
+    handover.added();
+    await Promise.resolve();
+    expect(mayLeave).toHaveBeenCalled();
+    expect(beacons.send).not.toHaveBeenCalled();
+    expect(localStorage.getItem(MARKS)).toBeNull();
+    expect(spilled()).toEqual([]);
     expect(outbox.waiting(a)).toBe(true);
   });
 });

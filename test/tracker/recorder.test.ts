@@ -4,6 +4,7 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import type { Identity } from '../../src/lib/identity';
+import { eventJson } from '../../src/lib/context';
 import { createRecorder, EVENT_NAMES } from '../../src/tracker/recorder';
 import type { CallSite, FirstpartyEvent, SourceMiddleware } from '../../src/types';
 import { VERSION } from '../../src/version';
@@ -37,15 +38,17 @@ function setup(middlewares: SourceMiddleware[] = []) {
   const identity = stubIdentity();
   const kept: { event: FirstpartyEvent; callback: unknown }[] = [];
   const report = vi.fn();
+  const state = { era: 0 };
   const recorder = createRecorder({
     identity: () => identity,
     writeKey: () => WRITE_KEY,
     middlewares,
+    era: () => state.era,
     keep: (event, callback) => void kept.push({ event, callback }),
     report,
   });
   const events = () => kept.map(({ event }) => event);
-  return { recorder, identity, kept, events, report, call: (method: string, ...args: unknown[]) => recorder.call(method, args, SITE) };
+  return { recorder, identity, kept, events, report, state, call: (method: string, ...args: unknown[]) => recorder.call(method, args, SITE) };
 }
 
 describe('track', () => {
@@ -368,6 +371,49 @@ describe('source middlewares', () => {
     expect(kept[0].callback).toBe(callback);
   });
 
+  it("get a context of their own: a change reaches neither the next event nor the shared context whose JSON is cached", () => {
+    const plain = setup();
+    plain.call('track', 'Before');
+    const shared = plain.events()[0].context;
+    const { call, events } = setup([
+      ({ payload, next }) => {
+        payload.context.page.url = payload.context.page.url.replace(/\?.*/, '');
+        next(payload);
+      },
+    ]);
+    call('track', 'A');
+    call('track', 'B');
+    const [a, b] = events();
+    expect(a.context).not.toBe(shared);
+    expect(a.context).not.toBe(b.context);
+    expect(a.context.page.url).toBe('https://shop.example.com/cart');
+    expect(shared.page.url).toBe(SITE.page!.url);
+    // Serialized after an event of the same page state: the middleware's change is what goes.
+    expect(eventJson(plain.events()[0] as never)).toContain('?utm_source=news');
+    expect(eventJson(a as never)).toContain('"url":"https://shop.example.com/cart"');
+  });
+
+  it('without middlewares, events of one page state share one context (its JSON reused)', () => {
+    const { call, events } = setup();
+    call('track', 'A');
+    call('track', 'B');
+    expect(events()[0].context).toBe(events()[1].context);
+  });
+
+  it('a next() that comes after recording stopped (the era changed: opt-out, refusal) drops the event', () => {
+    let release = () => {};
+    const { call, kept, report, state } = setup([({ payload, next }) => void (release = () => next(payload))]);
+    call('track', 'Late');
+    state.era++;
+    release();
+    expect(kept).toEqual([]);
+    expect(report).toHaveBeenCalledWith('dropped', { reason: 'privacy' });
+    // An event recorded in the new era goes through.
+    call('track', 'Now');
+    release();
+    expect(kept.map(({ event }) => event.name)).toEqual(['Now']);
+  });
+
   it('payload.obj is the event itself, and is not enumerable (never sent)', () => {
     let payload: (FirstpartyEvent & { obj: FirstpartyEvent }) | undefined;
     const { call, events } = setup([(context) => context.next((payload = context.payload))]);
@@ -392,7 +438,7 @@ function bareRecorder() {
   let profile = 'PRstub00000000000000000000000001';
   const identity = { profileId: () => profile, sessionId: () => 'SE1', setProfileId: (id: string) => void (profile = id), reset: () => {} };
   const events: FirstpartyEvent[] = [];
-  const recorder = createRecorder({ identity: () => identity, writeKey: () => 'wk', middlewares: [], keep: (event) => void events.push(event), report: () => {} });
+  const recorder = createRecorder({ identity: () => identity, writeKey: () => 'wk', middlewares: [], era: () => 0, keep: (event) => void events.push(event), report: () => {} });
   return { recorder, identity, events };
 }
 
