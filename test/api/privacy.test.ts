@@ -131,10 +131,10 @@ describe("consent: 'pending'", () => {
     expect(event.properties).toMatchObject({ path: '/landing', title: 'Landing' });
   });
 
-  it('consent(false) discards the held events; nothing is stored or sent', async () => {
+  it.each([[false], ['denied'], ['no'], [0], ['false'], [undefined]])('consent(%j) refuses: the held events are discarded; nothing is stored or sent', async (value) => {
     const { fp, net, queue } = setup({ options: { consent: 'pending' } });
     recordEverything(fp);
-    fp.consent(false);
+    fp.consent(value as never);
     fp.track('After Refusal');
     await settle();
     await fp.flush();
@@ -350,18 +350,6 @@ describe('issue 14: opt-out is origin-wide and immediate', () => {
 });
 
 describe('issue 14: consent is a yes only when it is a yes', () => {
-  it.each([[false], ['denied'], ['no'], [0], ['false'], [undefined]])('consent(%j) refuses: held calls discarded, nothing stored or sent', async (value) => {
-    const { fp, net, queue } = setup({ options: { consent: 'pending' } });
-    fp.track('Held');
-    fp.consent(value as never);
-    fp.track('After');
-    await settle();
-    await fp.flush();
-    expect(net.requests).toHaveLength(0);
-    expect(await queue.all()).toEqual([]);
-    expect(cookieNames()).not.toContain('fpid');
-  });
-
   it("consent('granted') grants, like consent(true)", async () => {
     const { fp, net } = setup({ options: { consent: 'pending' } });
     fp.track('Held');

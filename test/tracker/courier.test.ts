@@ -416,36 +416,31 @@ describe('flush() and the timer', () => {
     expect(net.requests).toHaveLength(1);
   });
 
-  it('sends nothing without an endpoint (before load, after destroy); the events wait', async () => {
+  it.each([
+    ['without an endpoint (before load, after destroy)', 'endpoint', '', ENDPOINT],
+    ['while events may not leave (opt-out in any tab, no consent, GPC: asked before each round)', 'mayLeave', false, true],
+  ] as const)('sends nothing %s; the events wait', async (_, key, blocked, open) => {
     const { courier, add, net, store, target } = setup();
-    target.endpoint = '';
+    (target as Record<string, unknown>)[key] = blocked;
     add(['A']);
     await advance(0); // the outbox's write
     courier.schedule(0);
-    expect(vi.getTimerCount()).toBe(0); // no timer left running after destroy()
     await advance(1000);
     await courier.flush(true);
     courier.online();
     await settle();
     expect(net.requests).toHaveLength(0);
     expect(await queuedNames(store)).toEqual(['A']);
-    target.endpoint = ENDPOINT;
+    (target as Record<string, unknown>)[key] = open;
     await courier.flush();
     expect(net.names()).toEqual(['A']);
   });
 
-  it('sends nothing while events may not leave (opt-out, no consent, GPC): asked before each round; the events are left to the tracker', async () => {
-    const { courier, add, net, store, target } = setup();
-    target.mayLeave = false;
-    add(['A']);
-    await courier.flush(true);
-    courier.online();
-    await settle();
-    expect(net.requests).toHaveLength(0);
-    expect(await queuedNames(store)).toEqual(['A']);
-    target.mayLeave = true;
-    await courier.flush();
-    expect(net.names()).toEqual(['A']);
+  it('schedule() sets no timer without an endpoint: none is left running after destroy()', () => {
+    const { courier, target } = setup();
+    target.endpoint = '';
+    courier.schedule(0);
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   it('asks again before each request: an opt-out while earlier batches are out stops the rest', async () => {
