@@ -251,56 +251,60 @@ function durability(run) {
 
   const gaps = (episode) => episode.slice(1).map((r, i) => r.ms - episode[i].ms);
 
-  it('6a. collector failures: 503 ×3 without Retry-After — exponential backoff, then everything once', { timeout: 90_000 }, async () => {
-    await scenario(run, '6a 503 ×3', 11, {}, async (env) => {
-      const { episode } = await failureEpisode(env, { mode: '503', count: 3 }, 'f503-');
-      expect(episode.map((r) => r.status)).toEqual([503, 503, 503, 200]);
-      const g = gaps(episode);
-      console.log(`scenario 6a: gaps between attempts ${g.join(', ')} ms`);
-      // backoff(n) = 1 s × 2^n × [0.5, 1.5): at least 500, 1000, 2000 ms (less a little timer slack).
-      g.forEach((gap, n) => expect(gap).toBeGreaterThanOrEqual(1000 * 2 ** n * 0.5 - 50));
-      expect(env.errors).toEqual([]);
-      expectExactly(env.collector, 11);
-      return `gaps ${g.join('/')} ms`;
+  // Mostly waiting (backoff, Retry-After, the 30 s request timeout): run side by
+  // side, each with its own site and session, the wait is the longest one's.
+  describe.concurrent('collector failures', () => {
+    it('6a. collector failures: 503 ×3 without Retry-After — exponential backoff, then everything once', { timeout: 90_000 }, async () => {
+      await scenario(run, '6a 503 ×3', 11, {}, async (env) => {
+        const { episode } = await failureEpisode(env, { mode: '503', count: 3 }, 'f503-');
+        expect(episode.map((r) => r.status)).toEqual([503, 503, 503, 200]);
+        const g = gaps(episode);
+        console.log(`scenario 6a: gaps between attempts ${g.join(', ')} ms`);
+        // backoff(n) = 1 s × 2^n × [0.5, 1.5): at least 500, 1000, 2000 ms (less a little timer slack).
+        g.forEach((gap, n) => expect(gap).toBeGreaterThanOrEqual(1000 * 2 ** n * 0.5 - 50));
+        expect(env.errors).toEqual([]);
+        expectExactly(env.collector, 11);
+        return `gaps ${g.join('/')} ms`;
+      });
     });
-  });
 
-  it('6b. collector failures: 503 ×3 with Retry-After: 2, cross-origin — the header is honoured', { timeout: 90_000 }, async () => {
-    await scenario(run, '6b 503 ×3 + Retry-After 2', 11, { crossOrigin: true }, async (env) => {
-      const { episode } = await failureEpisode(env, { mode: '503', count: 3, retryAfter: 2 }, 'fra-');
-      expect(episode.map((r) => r.status)).toEqual([503, 503, 503, 200]);
-      const g = gaps(episode);
-      console.log(`scenario 6b: gaps between attempts ${g.join(', ')} ms`);
-      // Never sooner than Retry-After (2 s), which the script reads cross-origin too.
-      g.forEach((gap) => expect(gap).toBeGreaterThanOrEqual(2000 - 50));
-      expect(env.errors).toEqual([]);
-      expectExactly(env.collector, 11);
-      return `gaps ${g.join('/')} ms`;
+    it('6b. collector failures: 503 ×3 with Retry-After: 2, cross-origin — the header is honoured', { timeout: 90_000 }, async () => {
+      await scenario(run, '6b 503 ×3 + Retry-After 2', 11, { crossOrigin: true }, async (env) => {
+        const { episode } = await failureEpisode(env, { mode: '503', count: 3, retryAfter: 2 }, 'fra-');
+        expect(episode.map((r) => r.status)).toEqual([503, 503, 503, 200]);
+        const g = gaps(episode);
+        console.log(`scenario 6b: gaps between attempts ${g.join(', ')} ms`);
+        // Never sooner than Retry-After (2 s), which the script reads cross-origin too.
+        g.forEach((gap) => expect(gap).toBeGreaterThanOrEqual(2000 - 50));
+        expect(env.errors).toEqual([]);
+        expectExactly(env.collector, 11);
+        return `gaps ${g.join('/')} ms`;
+      });
     });
-  });
 
-  it('6c. collector failures: a hung request — the events still arrive, once', { timeout: 90_000 }, async () => {
-    await scenario(run, '6c hung request', 11, {}, async (env) => {
-      // The collector never answers the first request (the connection stays open).
-      // The page must give up on it in bounded time and retry: a fetch that never
-      // settles would otherwise stall this page's queue (and, holding the flush
-      // lock, every tab of the origin) for as long as the page lives.
-      const { episode } = await failureEpisode(env, { mode: 'hang', count: 1 }, 'hang-');
-      expect(episode[0].fault).toBe('hang');
-      expect(env.errors).toEqual([]);
-      expectExactly(env.collector, 11);
-      return `retried after ${episode.length > 1 ? episode[1].ms - episode[0].ms : '?'} ms`;
+    it('6c. collector failures: a hung request — the events still arrive, once', { timeout: 90_000 }, async () => {
+      await scenario(run, '6c hung request', 11, {}, async (env) => {
+        // The collector never answers the first request (the connection stays open).
+        // The page must give up on it in bounded time and retry: a fetch that never
+        // settles would otherwise stall this page's queue (and, holding the flush
+        // lock, every tab of the origin) for as long as the page lives.
+        const { episode } = await failureEpisode(env, { mode: 'hang', count: 1 }, 'hang-');
+        expect(episode[0].fault).toBe('hang');
+        expect(env.errors).toEqual([]);
+        expectExactly(env.collector, 11);
+        return `retried after ${episode.length > 1 ? episode[1].ms - episode[0].ms : '?'} ms`;
+      });
     });
-  });
 
-  it('6d. collector failures: a dropped connection — retried, everything once', { timeout: 90_000 }, async () => {
-    await scenario(run, '6d dropped connection', 11, {}, async (env) => {
-      const { episode } = await failureEpisode(env, { mode: 'drop', count: 1 }, 'drop-');
-      expect(episode[0].fault).toBe('drop');
-      expect(episode[episode.length - 1].status).toBe(200);
-      expect(env.errors).toEqual([]);
-      expectExactly(env.collector, 11);
-      return `${episode.length} attempts`;
+    it('6d. collector failures: a dropped connection — retried, everything once', { timeout: 90_000 }, async () => {
+      await scenario(run, '6d dropped connection', 11, {}, async (env) => {
+        const { episode } = await failureEpisode(env, { mode: 'drop', count: 1 }, 'drop-');
+        expect(episode[0].fault).toBe('drop');
+        expect(episode[episode.length - 1].status).toBe(200);
+        expect(env.errors).toEqual([]);
+        expectExactly(env.collector, 11);
+        return `${episode.length} attempts`;
+      });
     });
   });
 
