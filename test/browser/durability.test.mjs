@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { byPrefix, isPage, posts, scriptLoaded, setVisibility, settle, stored, tally, trackMany, waitFor, KEY } from './helpers.mjs';
 import { count, expectExactly, forEachEngine, open, scenario } from './scenario.mjs';
-import { engineBugs } from './engine-bugs.mjs';
+import { engineBugs, KNOWN_BUGS } from './engine-bugs.mjs';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -354,6 +354,13 @@ function durability(run) {
       await later.evaluate(() => window.firstparty.flush());
       await settle(collector);
       expect(errors).toEqual([]);
+      if (KNOWN_BUGS.closeHandover.includes(run.engine.name)) {
+        // Engine bug 4 (engine-bugs.mjs tests it): the 5 events beaconed as the
+        // tab closes may come again from the other tab. None may be lost.
+        const { received, duplicates } = tally(collector);
+        expect({ received, duplicatesOf5: [0, 5].includes(duplicates) }).toEqual({ received: 29, duplicatesOf5: true });
+        return duplicates ? 'the 5 beaconed events came twice (engine bug 4)' : '';
+      }
       expectExactly(collector, 29);
     });
   });

@@ -6,7 +6,7 @@
 // and evidence: test/browser/README.md, "Engine bugs". Not a test file (no
 // .test.): its tests are defined inside durability.test.mjs's engine blocks.
 import { expect, it } from 'vitest';
-import { byPrefix, isPage, scriptLoaded, settle, waitFor } from './helpers.mjs';
+import { byPrefix, isPage, scriptLoaded, settle, trackMany, waitFor } from './helpers.mjs';
 import { count, expectExactly, open, scenario } from './scenario.mjs';
 
 /** Engines in which today's src/ (dist/) fails each bug's test. */
@@ -21,7 +21,19 @@ export const KNOWN_BUGS = {
   // WebKit fires neither pagehide nor visibilitychange when it leaves a page
   // that has not finished loading (only beforeunload).
   leaveWhileLoading: ['webkit'],
+  // A Firefox tab closing sends its beacon, but the localStorage marker it
+  // writes in the same pagehide handler is often lost: a live tab of the site
+  // then sends the beaconed events again.
+  closeHandover: ['firefox'],
 };
+
+/**
+ * Tabs closed in bug 4's test. In Firefox the marker was lost in 8 of 16
+ * closes in this test (7 of 30 in a loop where the live tab tracked nothing),
+ * so 16 closes all miss it well under 1% of the time; elsewhere a few closes
+ * check that nothing is sent twice.
+ */
+const CLOSES = { firefox: 16 };
 
 /** How long the next page may take to store and send, in ms (today, in WebKit: 15,000, three 5 s store timeouts; elsewhere under 200). */
 const PROMPT_MS = 3000;
@@ -124,6 +136,31 @@ export function engineBugs(run) {
       await settle(collector, { quietMs: 500 });
       expect(errors).toEqual([]);
       expectExactly(collector, 21);
+    });
+  });
+
+  test('closeHandover')('bug 4: tabs closed right after tracking — a live tab of the site does not send their beaconed events again (Firefox)', { timeout: 120_000 }, async () => {
+    const closes = CLOSES[run.engine.name] || 3;
+    await scenario(run, 'bug 4: tabs closed, a live tab takes over', 1 + closes * 7, { knownBug: known('closeHandover') }, async ({ site, session, errors, collector }) => {
+      const live = await open(session, site.url('/live'));
+      await waitFor(() => count(collector, isPage) === 1, { message: 'the page view' });
+      for (let round = 0; round < closes; round++) {
+        const closing = await open(session, site.url('/closing-' + round));
+        await waitFor(() => count(collector, isPage) === round + 2, { message: 'the closing tab\'s page view' });
+        await trackMany(closing, { name: 'Closing Tab', prefix: `close${round}-`, count: 5 });
+        // Closed before its flush (1 s): the 5 events go by beacon as it closes
+        // (or, if the close outruns the handler, stay queued for the live tab).
+        await closing.close();
+        // The live tab tracks too, so it flushes and takes over what a closed tab left.
+        await live.evaluate((k) => window.firstparty.track('Live Tab', { k }), `live${round}-0`);
+        await waitFor(() => count(collector, byPrefix(`close${round}-`)) === 5 && count(collector, byPrefix(`live${round}-`)) === 1, {
+          message: () => `round ${round}: the closed tab's 5 events and the live tab's, have ${count(collector, byPrefix(`close${round}-`))} + ${count(collector, byPrefix(`live${round}-`))}`,
+        });
+      }
+      await live.evaluate(() => window.firstparty.flush());
+      await settle(collector, { quietMs: 500 });
+      expect(errors).toEqual([]);
+      expectExactly(collector, 1 + closes * 7);
     });
   });
 }
