@@ -7,7 +7,7 @@
 // issue 12 have their tests in engine-bugs.mjs, run here with each engine.
 import { describe, expect, it } from 'vitest';
 import { byPrefix, isPage, posts, scriptLoaded, setVisibility, settle, stored, tally, trackMany, waitFor, KEY } from './helpers.mjs';
-import { count, expectExactly, forEachEngine, open, scenario } from './scenario.mjs';
+import { count, expectExactly, forEachEngine, leaveWithUnsent, open, scenario } from './scenario.mjs';
 import { engineBugs, KNOWN_BUGS } from './engine-bugs.mjs';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -138,17 +138,7 @@ function durability(run) {
     const label = crossOrigin ? 'cross-origin collector (CORS preflight)' : 'same-origin collector';
     it(`4. unload: 20 events then immediate navigation away all arrive once — ${label}`, { timeout: 60_000 }, async () => {
       await scenario(run, `4 unload, ${crossOrigin ? 'cross-origin' : 'same-origin'}`, 22, { crossOrigin }, async ({ site, session, errors, collector }) => {
-        const page = await open(session, site.url('/leave'));
-        await waitFor(() => count(collector, isPage) === 1, { message: 'the page view' });
-        await settle(collector, { quietMs: 500 });
-        await page.evaluate(() => {
-          for (let i = 0; i < 20; i++) window.firstparty.track('Before Leaving', { k: 'leave-' + i, i });
-          location.href = '/away';
-        });
-        await page.waitForURL('/away');
-        await waitFor(() => count(collector, byPrefix('leave-')) === 20, {
-          message: () => `20 events sent as the page left, have ${count(collector, byPrefix('leave-'))}`,
-        });
+        const page = await leaveWithUnsent(session, site);
         // Back on the site: whatever the last page left queued goes out now, so a
         // re-send of the unload events would show here.
         await page.goto(site.url('/back'));

@@ -7,7 +7,7 @@
 // .test.): its tests are defined inside durability.test.mjs's engine blocks.
 import { expect, it } from 'vitest';
 import { byPrefix, isPage, scriptLoaded, settle, trackMany, waitFor } from './helpers.mjs';
-import { count, expectExactly, open, scenario } from './scenario.mjs';
+import { count, expectExactly, leaveWithUnsent, open, scenario } from './scenario.mjs';
 
 /** Engines in which today's src/ (dist/) fails each bug's test. */
 export const KNOWN_BUGS = {
@@ -48,16 +48,8 @@ export function engineBugs(run) {
 
   test('stall')('bug 1: after 20 events and an immediate navigation, the next page of the site stores and sends at once (WebKit: IndexedDB stall)', { timeout: 90_000 }, async () => {
     await scenario(run, 'bug 1: next page after leaving with 20 unsent', 23, { knownBug: known('stall') }, async ({ site, session, errors, collector }) => {
-      const page = await open(session, site.url('/leave'));
-      await waitFor(() => count(collector, isPage) === 1, { message: 'the page view' });
-      await settle(collector, { quietMs: 300 });
       // The page-hide handover: 20 events unsent as the page leaves.
-      await page.evaluate(() => {
-        for (let i = 0; i < 20; i++) window.firstparty.track('Before Leaving', { k: 'leave-' + i, i });
-        location.href = '/away';
-      });
-      await page.waitForURL('/away');
-      await waitFor(() => count(collector, byPrefix('leave-')) === 20, { message: () => `the 20 events, have ${count(collector, byPrefix('leave-'))}` });
+      const page = await leaveWithUnsent(session, site);
 
       const started = Date.now();
       await page.goto(site.url('/back'));

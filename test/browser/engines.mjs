@@ -36,7 +36,7 @@ export function findEngines() {
     if (result.missing && !announced.has(engine.name)) {
       announced.add(engine.name);
       console.warn(
-        `\n!!!!! ${engine.label} NOT FOUND (${result.missing}): its browser tests are SKIPPED. ` +
+        `\n!!!!! ${engine.label} NOT FOUND (${result.missing}): its browser tests ${ENGINES_REQUIRED ? 'FAIL (FIRSTPARTY_REQUIRE_ENGINES=1)' : 'are SKIPPED'}. ` +
           `Install it (as root): apt-get update && ${INSTALL_COMMAND} !!!!!\n`,
       );
     }

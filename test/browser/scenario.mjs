@@ -5,7 +5,7 @@
 // (no .test.).
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { ENGINES_REQUIRED, findEngines, INSTALL_COMMAND } from './engines.mjs';
-import { posts, snippetText, startSite, tally } from './helpers.mjs';
+import { byPrefix, isPage, posts, settle, snippetText, startSite, tally, waitFor } from './helpers.mjs';
 
 /**
  * One engine's run: the engine and its launched browser.
@@ -98,6 +98,27 @@ export const open = async (session, url, waitUntil = 'load') => {
 };
 
 export const count = (collector, filter) => tally(collector, filter).received;
+
+/**
+ * The page-hide handover: opens `/leave`, waits for its page view, then tracks
+ * 20 events (`leave-0`…) and navigates to `/away` in the same task; resolves
+ * with the page once the collector has the 20 events.
+ */
+export async function leaveWithUnsent(session, site) {
+  const { collector } = site;
+  const page = await open(session, site.url('/leave'));
+  await waitFor(() => count(collector, isPage) === 1, { message: 'the page view' });
+  await settle(collector, { quietMs: 300 });
+  await page.evaluate(() => {
+    for (let i = 0; i < 20; i++) window.firstparty.track('Before Leaving', { k: 'leave-' + i, i });
+    location.href = '/away';
+  });
+  await page.waitForURL('/away');
+  await waitFor(() => count(collector, byPrefix('leave-')) === 20, {
+    message: () => `20 events sent as the page left, have ${count(collector, byPrefix('leave-'))}`,
+  });
+  return page;
+}
 
 /** The table: one line per scenario, for each engine `received/duplicates` (or why not). */
 function printTable() {
