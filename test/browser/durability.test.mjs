@@ -17,8 +17,17 @@ forEachEngine((run) => {
   describe('engine bugs', () => engineBugs(run));
 });
 
-/** The durability scenarios, for one engine. @param {import('./scenario.mjs').Run} run */
+/** The durability scenarios, for one engine, in groups. @param {import('./scenario.mjs').Run} run */
 function durability(run) {
+  pageLife(run);
+  leaving(run);
+  collectorFailures(run);
+  tabsAndStorage(run);
+  identity(run);
+}
+
+/** Scenarios 1–3: the snippet, a burst, offline. @param {import('./scenario.mjs').Run} run */
+function pageLife(run) {
   it('1. snippet: calls before and after load are delivered in order, with their page context', { timeout: 60_000 }, async () => {
     await scenario(run, '1 snippet (before/after load)', 4, { title: 'Scenario One' }, async ({ site, session, browser, errors, collector }) => {
       collector.setScriptDelay(1500); // the calls below happen before the script arrives
@@ -133,7 +142,10 @@ function durability(run) {
       expectExactly(collector, 102);
     });
   });
+}
 
+/** Scenarios 4–5: leaving the page, fast bounces. @param {import('./scenario.mjs').Run} run */
+function leaving(run) {
   for (const crossOrigin of [false, true]) {
     const label = crossOrigin ? 'cross-origin collector (CORS preflight)' : 'same-origin collector';
     it(`4. unload: 20 events then immediate navigation away all arrive once — ${label}`, { timeout: 60_000 }, async () => {
@@ -219,7 +231,10 @@ function durability(run) {
       expectExactly(collector, 10);
     });
   });
+}
 
+/** Scenarios 6a–6d: the collector failing. @param {import('./scenario.mjs').Run} run */
+function collectorFailures(run) {
   /** Track 10 events into a collector failing as `fault` says; returns the POSTs of the episode. */
   async function failureEpisode({ site, session, collector }, fault, prefix, timeout = 40_000) {
     const page = await open(session, site.url('/' + prefix));
@@ -297,7 +312,10 @@ function durability(run) {
       });
     });
   });
+}
 
+/** Scenarios 7–8: several tabs, storage refused. @param {import('./scenario.mjs').Run} run */
+function tabsAndStorage(run) {
   it('7a. several tabs: 3 tabs offline, 100 events each, back online — 300 distinct, no duplicates', { timeout: 90_000 }, async () => {
     await scenario(run, '7a 3 tabs offline ×100', 303, {}, async ({ site, session, errors, collector }) => {
       const tabs = [];
@@ -430,7 +448,10 @@ function durability(run) {
       });
     });
   }
+}
 
+/** Scenarios 9–10: sessions and identity, SPA page views. @param {import('./scenario.mjs').Run} run */
+function identity(run) {
   it('9. sessions and identity: profile survives reload and a new tab; the session rolls after the timeout; reset() gives new IDs', { timeout: 90_000 }, async () => {
     await scenario(run, '9 sessions & identity', 10, {}, async ({ site, session, browser, errors, collector }) => {
       const ids = (page) => page.evaluate(() => ({ profile: window.firstparty.getProfileId(), session: window.firstparty.getSessionId() }));

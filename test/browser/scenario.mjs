@@ -97,6 +97,7 @@ export const open = async (session, url, waitUntil = 'load') => {
   return page;
 };
 
+/** Distinct calls the collector received (optionally those matching `filter`). */
 export const count = (collector, filter) => tally(collector, filter).received;
 
 /**
