@@ -20,6 +20,28 @@ export function freePort() {
 
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Stoppers of the processes started here and still running. */
+const running = new Set();
+let exitHooked = false;
+
+/**
+ * Runs `stop` when this process exits, unless the returned function is
+ * called first: a test process that dies must not leave a driver, browser or
+ * display behind. One `exit` listener for all of them.
+ * @param {() => void} stop @returns {() => void} stop, now and once
+ */
+export function stopOnExit(stop) {
+  if (!exitHooked) {
+    exitHooked = true;
+    process.on('exit', () => running.forEach((fn) => fn()));
+  }
+  const once = () => {
+    if (running.delete(once)) stop();
+  };
+  running.add(once);
+  return once;
+}
+
 /** An error answered by the driver, with its W3C error code (`javascript error`, `no such window`, …). */
 export class WebDriverError extends Error {
   constructor(code, message) {
@@ -57,13 +79,13 @@ export async function startDriver(executable, env, { attempts = 3, timeout = 10_
     const child = spawn(executable, [`--port=${port}`], { env, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-2000)));
-    const stop = () => {
+    const stop = stopOnExit(() => {
       try {
         process.kill(-child.pid, 'SIGKILL');
       } catch {
         // Already gone.
       }
-    };
+    });
     const base = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + timeout;
     while (child.exitCode === null && Date.now() < deadline) {

@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { EnginePage, EngineSession, emulateOnline } from './engine.mjs';
-import { startDriver, WebDriverSession } from './webdriver.mjs';
+import { startDriver, stopOnExit, WebDriverSession } from './webdriver.mjs';
 
 /** Where Debian (and Fedora) put MiniBrowser, per architecture and API version. */
 const MINIBROWSER_DIRS = ['/usr/lib', '/usr/libexec', '/usr/lib64'];
@@ -73,7 +73,7 @@ export function startXvfb(executable) {
     child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-2000)));
     child.stdio[3].on('data', (chunk) => {
       written += chunk;
-      if (written.includes('\n')) resolve({ display: ':' + written.trim(), stop: () => child.kill('SIGKILL') });
+      if (written.includes('\n')) resolve({ display: ':' + written.trim(), stop: stopOnExit(() => child.kill('SIGKILL')) });
     });
     child.on('error', reject);
     child.on('exit', (code) => reject(new Error(`Xvfb exited (${code}) before it was ready: ${stderr.trim()}`)));
