@@ -1,8 +1,10 @@
 // Finds and launches the Chromium the browser suite drives (playwright-core
-// ships no browser). Never downloads anything: `npx playwright install` is not
+// ships no browser), and puts it behind the engine layer's common interface
+// (engine.mjs). Never downloads anything: `npx playwright install` is not
 // needed, and no traffic leaves 127.0.0.1.
 import fs from 'node:fs';
 import { chromium } from 'playwright-core';
+import { EnginePage, EngineSession } from './engine.mjs';
 
 /** System browsers tried, in order, when CHROME_PATH is not set. */
 export const SYSTEM_CHROMIUMS = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
@@ -49,3 +51,85 @@ export async function launchChromium(options = {}) {
     ...options,
   });
 }
+
+/** A playwright page behind the common interface. */
+class ChromiumPage extends EnginePage {
+  /** @param {ChromiumSession} session @param {import('playwright-core').Page} page */
+  constructor(session, page) {
+    super(session);
+    this.raw = page;
+  }
+
+  async goto(url, { waitUntil = 'load', referer } = {}) {
+    await this.raw.goto(url, { waitUntil, referer });
+  }
+
+  async reload() {
+    await this.raw.reload();
+  }
+
+  evaluate(fn, arg) {
+    return this.raw.evaluate(fn, arg);
+  }
+
+  waitForFunction(fn, arg, { timeout = 20_000 } = {}) {
+    return this.raw.waitForFunction(fn, arg, { timeout });
+  }
+
+  async url() {
+    return this.raw.url();
+  }
+
+  async close() {
+    this.session.pages.delete(this);
+    await this.raw.close();
+  }
+}
+
+/** A browser context: its own cookies and storage. */
+class ChromiumSession extends EngineSession {
+  /** @param {import('playwright-core').BrowserContext} context @param {boolean} cookies */
+  constructor(context, cookies) {
+    super();
+    this.context = context;
+    this.cookies = cookies;
+  }
+
+  async newPage() {
+    const raw = await this.context.newPage();
+    raw.on('pageerror', (error) => this.report({ type: 'pageerror', text: error.message, url: raw.url() }));
+    raw.on('console', (message) => ['warning', 'error'].includes(message.type()) && this.report({ type: message.type() === 'warning' ? 'warn' : 'error', text: message.text(), url: raw.url() }));
+    // Cookies off as the browser setting does it (document.cookie reads '' and ignores writes).
+    if (!this.cookies) await (await this.context.newCDPSession(raw)).send('Emulation.setDocumentCookieDisabled', { disabled: true });
+    const page = new ChromiumPage(this, raw);
+    this.pages.add(page);
+    return page;
+  }
+
+  async setOffline(offline) {
+    await this.context.setOffline(offline);
+  }
+
+  async close() {
+    await this.context.close();
+  }
+}
+
+/** Chromium behind the common interface (engine.mjs). @type {import('./engine.mjs').Engine} */
+export const chromiumEngine = {
+  name: 'chromium',
+  label: 'Chromium',
+  // Always found: @sparticuz/chromium is a devDependency.
+  find: () => ({ found: process.env.CHROME_PATH || SYSTEM_CHROMIUMS.find((p) => fs.existsSync(p)) || '@sparticuz/chromium' }),
+  async launch() {
+    const browser = await launchChromium();
+    return {
+      version: browser.version(),
+      consoleEvents: true,
+      realOffline: true,
+      setsReferer: true,
+      newSession: async ({ cookies = true } = {}) => new ChromiumSession(await browser.newContext(), cookies),
+      close: () => browser.close(),
+    };
+  },
+};

@@ -1,78 +1,17 @@
 // @vitest-environment node
-// Issue 5: the built script (dist/) in real headless Chromium, against the demo
-// collector. Every scenario asserts exact counts of distinct events received
-// and of duplicates; the table printed at the end sums them up.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from './chromium.mjs';
-import {
-  KEY,
-  byPrefix,
-  isPage,
-  posts,
-  scriptLoaded,
-  setVisibility,
-  settle,
-  snippetText,
-  startSite,
-  stored,
-  tally,
-  trackMany,
-  waitFor,
-} from './helpers.mjs';
+// Issues 5 and 12: the built script (dist/) in real browsers — Chromium,
+// Firefox and WebKit, one engine after the other, through the engine layer
+// (engines.mjs, scenario.mjs) — against the demo collector. Every scenario
+// asserts exact counts of distinct events received and of duplicates; the
+// table printed at the end sums them up, scenario × engine. The engine bugs of
+// issue 12 have their tests in engine-bugs.mjs, run here with each engine.
+import { describe, expect, it } from 'vitest';
+import { byPrefix, isPage, posts, scriptLoaded, setVisibility, settle, stored, tally, trackMany, waitFor, KEY } from './helpers.mjs';
+import { count, expectExactly, forEachEngine, leaveWithUnsent, open, scenario } from './scenario.mjs';
+import { engineBugs, KNOWN_BUGS } from './engine-bugs.mjs';
 
-/** @type {import('playwright-core').Browser} */
-let browser;
-const rows = [];
-const suiteStart = Date.now();
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A fresh browser profile (cookies, storage, IndexedDB) whose pages record uncaught errors. */
-async function newContext(options = {}) {
-  const context = await browser.newContext(options);
-  const errors = [];
-  const watch = (page) => page.on('pageerror', (error) => errors.push(`${page.url()}: ${error.message}`));
-  context.on('page', watch);
-  return { context, errors };
-}
-
-/**
- * Runs one scenario with a fresh site (collector + page servers) and a fresh
- * browser context, cleans both up whatever happens, and adds its line to the
- * table (counted from the collector, failed scenarios included). `fn` may
- * return a note for the table.
- */
-async function scenario(label, sent, siteOptions, fn) {
-  const site = await startSite(siteOptions);
-  const { context, errors } = await newContext();
-  const row = { scenario: label, sent, received: '-', duplicates: '-', requests: '-', result: 'FAILED', note: '' };
-  rows.push(row);
-  try {
-    row.note = (await fn({ site, context, errors, collector: site.collector })) || '';
-    row.result = 'ok';
-  } catch (error) {
-    row.note = String(error?.message ?? error).split('\n')[0].slice(0, 90);
-    throw error;
-  } finally {
-    const { received, duplicates } = tally(site.collector);
-    Object.assign(row, { received, duplicates, requests: posts(site.collector).length });
-    await context.close().catch(() => {});
-    await site.close();
-  }
-}
-
-/** The closing assertion of every scenario: exactly `sent` distinct events received, none twice. */
-function expectExactly(collector, sent) {
-  const { received, duplicates } = tally(collector);
-  expect({ received, duplicates }).toEqual({ received: sent, duplicates: 0 });
-}
-
-/** Page load that does not wait for the (possibly delayed) script: the snippet is inline. */
-const open = async (context, url, waitUntil = 'load') => {
-  const page = await context.newPage();
-  await page.goto(url, { waitUntil });
-  return page;
-};
-
-const count = (collector, filter) => tally(collector, filter).received;
 /**
  * The calls' `i`, ordered by `created_at` (ties, calls in the same ms, by `i`):
  * equal to 0…n-1 when the clock order matches the call order. Requests in
@@ -84,36 +23,31 @@ const inCallOrder = (events) =>
     .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.properties.i - b.properties.i)
     .map((event) => event.properties.i);
 
-beforeAll(async () => {
-  snippetText(); // fails early, with a clear message, when dist/ is not built
-  browser = await launchChromium();
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-  const header = ['scenario', 'sent', 'received', 'duplicates', 'requests', 'result', 'note'];
-  const table = [header, ...rows.map((r) => [r.scenario, r.sent, r.received, r.duplicates, r.requests, r.result, r.note])].map((cells) => cells.map(String));
-  const widths = header.map((_, i) => Math.max(...table.map((cells) => cells[i].length)));
-  const line = (cells) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
-  console.log(
-    [
-      `Browser durability suite (Chromium ${browser?.version() ?? '?'}), ${((Date.now() - suiteStart) / 1000).toFixed(1)} s`,
-      line(table[0]),
-      '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|',
-      ...table.slice(1).map(line),
-    ].join('\n'),
-  );
+forEachEngine((run) => {
+  describe('durability', () => durability(run));
+  describe('engine bugs', () => engineBugs(run));
 });
 
-describe('firstparty.js in Chromium', () => {
+/** The durability scenarios, for one engine, in groups. @param {import('./scenario.mjs').Run} run */
+function durability(run) {
+  pageLife(run);
+  leaving(run);
+  collectorFailures(run);
+  tabsAndStorage(run);
+  identity(run);
+}
+
+/** Scenarios 1–3: the snippet, a burst, offline. @param {import('./scenario.mjs').Run} run */
+function pageLife(run) {
   it('1. snippet: calls before and after load are delivered in order, with their page context', { timeout: 60_000 }, async () => {
-    await scenario('1 snippet (before/after load)', 4, { title: 'Scenario One' }, async ({ site, context, errors, collector }) => {
+    await scenario(run, '1 snippet (before/after load)', 4, { title: 'Scenario One' }, async ({ site, session, browser, errors, collector }) => {
       collector.setScriptDelay(1500); // the calls below happen before the script arrives
-      const scriptRequests = [];
-      const page = await context.newPage();
-      page.on('request', (request) => request.url().includes('/js/firstparty.min.js') && scriptRequests.push(request.url()));
+      const page = await session.newPage();
       const first = site.url('/one?utm_source=newsletter&utm_medium=email');
-      await page.goto(first, { waitUntil: 'domcontentloaded', referer: 'https://search.example/' });
+      // A search engine's referrer where the engine can send the header; else
+      // the page is reached by a link from another page of the site (engine.mjs).
+      const referrer = browser.setsReferer ? 'https://search.example/' : site.url('/away?from=search');
+      await page.goto(first, { waitUntil: 'domcontentloaded', referer: referrer });
 
       const before = await page.evaluate(() => {
         const stub = window.firstparty;
@@ -127,6 +61,8 @@ describe('firstparty.js in Chromium', () => {
       expect(before).toEqual({ isStub: true, version: '1.0.0' });
 
       await scriptLoaded(page);
+      // Requested once (resource timing: every engine has it, not every driver reports requests).
+      const scriptRequests = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name).filter((name) => name.includes('/js/firstparty.min.js')));
       await page.evaluate(() => window.firstparty.track('After Load', { k: 'one-3' }));
       await waitFor(() => collector.events().length >= 4, { message: () => `4 events, have ${collector.events().length}` });
       await settle(collector);
@@ -138,7 +74,7 @@ describe('firstparty.js in Chromium', () => {
       const [pv, one, two, after] = events;
       // The page view and first call: the page as it was when they were made.
       for (const e of [pv, one]) {
-        expect(e.context.page).toMatchObject({ url: first, path: '/one', title: 'Scenario One', referrer: 'https://search.example/', search: '?utm_source=newsletter&utm_medium=email' });
+        expect(e.context.page).toMatchObject({ url: first, path: '/one', title: 'Scenario One', referrer, search: '?utm_source=newsletter&utm_medium=email' });
         expect(e.context.campaign).toMatchObject({ source: 'newsletter', medium: 'email' });
       }
       expect(pv.properties).toMatchObject({ url: first, path: '/one', title: 'Scenario One' });
@@ -161,8 +97,8 @@ describe('firstparty.js in Chromium', () => {
   });
 
   it('2. online burst: 1,000 track() calls all delivered, no duplicates', { timeout: 90_000 }, async () => {
-    await scenario('2 online burst ×1000', 1001, {}, async ({ site, context, errors, collector }) => {
-      const page = await open(context, site.url('/burst'));
+    await scenario(run, '2 online burst ×1000', 1001, {}, async ({ site, session, errors, collector }) => {
+      const page = await open(session, site.url('/burst'));
       await waitFor(() => count(collector, isPage) === 1, { message: 'the page view' });
       const pvRequests = posts(collector).length;
       const started = Date.now();
@@ -184,7 +120,8 @@ describe('firstparty.js in Chromium', () => {
       );
       // A visible page sends plain requests up to maxBatchBytes (512 KiB), up to 3 at once.
       expect(burstPosts.every((r) => r.status === 200 && r.bytes <= 524288)).toBe(true);
-      // Each once; requests in flight together may land in any order, so order is checked by created_at.
+      // In call order.
+      // Requests in flight together may land in any order: order is checked by created_at.
       expect(inCallOrder(stored(collector, byPrefix('burst-')))).toEqual([...Array(1000).keys()]);
       expect(collector.rejected()).toEqual([]);
       expect(errors).toEqual([]);
@@ -194,18 +131,18 @@ describe('firstparty.js in Chromium', () => {
   });
 
   it('3. offline, tab closed: 100 events arrive once on the next visit, with no new call', { timeout: 90_000 }, async () => {
-    await scenario('3 offline, tab closed, reopen', 102, {}, async ({ site, context, errors, collector }) => {
-      const page = await open(context, site.url('/offline'));
+    await scenario(run, '3 offline, tab closed, reopen', 102, {}, async ({ site, session, errors, collector }) => {
+      const page = await open(session, site.url('/offline'));
       await waitFor(() => count(collector, isPage) === 1, { message: 'the page view' });
-      await context.setOffline(true);
+      await session.setOffline(true, collector);
       expect(await page.evaluate(() => navigator.onLine)).toBe(false);
       await trackMany(page, { name: 'Offline', prefix: 'off-', count: 100 });
       await page.close();
       // Nothing could leave while offline.
       expect(count(collector, byPrefix('off-'))).toBe(0);
 
-      await context.setOffline(false);
-      const next = await open(context, site.url('/offline-again'));
+      await session.setOffline(false, collector);
+      const next = await open(session, site.url('/offline-again'));
       await waitFor(() => count(collector, byPrefix('off-')) === 100 && count(collector, isPage) === 2, {
         timeout: 20_000,
         message: () => `100 offline events + 2 page views, have ${count(collector, byPrefix('off-'))} + ${count(collector, isPage)}`,
@@ -218,22 +155,15 @@ describe('firstparty.js in Chromium', () => {
       expectExactly(collector, 102);
     });
   });
+}
 
+/** Scenarios 4–5: leaving the page, fast bounces. @param {import('./scenario.mjs').Run} run */
+function leaving(run) {
   for (const crossOrigin of [false, true]) {
     const label = crossOrigin ? 'cross-origin collector (CORS preflight)' : 'same-origin collector';
     it(`4. unload: 20 events then immediate navigation away all arrive once — ${label}`, { timeout: 60_000 }, async () => {
-      await scenario(`4 unload, ${crossOrigin ? 'cross-origin' : 'same-origin'}`, 22, { crossOrigin }, async ({ site, context, errors, collector }) => {
-        const page = await open(context, site.url('/leave'));
-        await waitFor(() => count(collector, isPage) === 1, { message: 'the page view' });
-        await settle(collector, { quietMs: 500 });
-        await page.evaluate(() => {
-          for (let i = 0; i < 20; i++) window.firstparty.track('Before Leaving', { k: 'leave-' + i, i });
-          location.href = '/away';
-        });
-        await page.waitForURL('**/away');
-        await waitFor(() => count(collector, byPrefix('leave-')) === 20, {
-          message: () => `20 events sent as the page left, have ${count(collector, byPrefix('leave-'))}`,
-        });
+      await scenario(run, `4 unload, ${crossOrigin ? 'cross-origin' : 'same-origin'}`, 22, { crossOrigin }, async ({ site, session, errors, collector }) => {
+        const page = await leaveWithUnsent(session, site);
         // Back on the site: whatever the last page left queued goes out now, so a
         // re-send of the unload events would show here.
         await page.goto(site.url('/back'));
@@ -253,13 +183,18 @@ describe('firstparty.js in Chromium', () => {
   }
 
   it('5a. fast bounce: navigated away before the script loads — the snippet beacon delivers the queued calls', { timeout: 60_000 }, async () => {
-    await scenario('5a fast bounce, navigated away', 7, {}, async ({ site, context, errors, collector }) => {
+    await scenario(run, '5a fast bounce, navigated away', 7, {}, async ({ site, session, errors, collector }) => {
       collector.setScriptDelay(60_000); // the script never arrives while the page lives
-      const page = await open(context, site.url('/bounce'), 'domcontentloaded');
+      const page = await open(session, site.url('/bounce'), 'domcontentloaded');
       await page.evaluate(() => {
         for (let i = 0; i < 5; i++) window.firstparty.track('Bounce', { k: 'bounce-' + i, i });
       });
       expect(await page.evaluate(() => Array.isArray(window.firstparty))).toBe(true);
+      // WebKit fires neither pagehide nor visibilitychange when it leaves a page
+      // that is still loading, as this one is (the script is held): engine bug 3
+      // (engine-bugs.mjs). Adapted: there the page hides first (a tab switch),
+      // then leaves.
+      if (run.engine.name === 'webkit') await setVisibility(page, 'hidden');
       await page.goto(site.url('/away'), { waitUntil: 'domcontentloaded' });
       await waitFor(() => count(collector) === 6, { message: () => `page view + 5 events from the snippet, have ${count(collector)}` });
       const beaconed = stored(collector);
@@ -280,9 +215,9 @@ describe('firstparty.js in Chromium', () => {
   });
 
   it('5b. fast bounce: hidden before the script loads, visible again, script arrives — nothing is sent twice', { timeout: 60_000 }, async () => {
-    await scenario('5b fast bounce, hidden then visible', 10, {}, async ({ site, context, errors, collector }) => {
+    await scenario(run, '5b fast bounce, hidden then visible', 10, {}, async ({ site, session, errors, collector }) => {
       collector.setScriptDelay(4000);
-      const page = await open(context, site.url('/hide'), 'domcontentloaded');
+      const page = await open(session, site.url('/hide'), 'domcontentloaded');
       await page.evaluate(() => {
         for (let i = 0; i < 5; i++) window.firstparty.track('Hidden Early', { k: 'early-' + i, i });
       });
@@ -309,10 +244,13 @@ describe('firstparty.js in Chromium', () => {
       expectExactly(collector, 10);
     });
   });
+}
 
+/** Scenarios 6a–6d: the collector failing. @param {import('./scenario.mjs').Run} run */
+function collectorFailures(run) {
   /** Track 10 events into a collector failing as `fault` says; returns the POSTs of the episode. */
-  async function failureEpisode({ site, context, collector }, fault, prefix, timeout = 40_000) {
-    const page = await open(context, site.url('/' + prefix));
+  async function failureEpisode({ site, session, collector }, fault, prefix, timeout = 40_000) {
+    const page = await open(session, site.url('/' + prefix));
     await waitFor(() => count(collector, isPage) === 1, { message: 'the page view' });
     await settle(collector, { quietMs: 300 });
     const before = posts(collector).length;
@@ -331,69 +269,76 @@ describe('firstparty.js in Chromium', () => {
 
   const gaps = (episode) => episode.slice(1).map((r, i) => r.ms - episode[i].ms);
 
-  it('6a. collector failures: 503 ×3 without Retry-After — exponential backoff, then everything once', { timeout: 90_000 }, async () => {
-    await scenario('6a 503 ×3', 11, {}, async (env) => {
-      const { episode } = await failureEpisode(env, { mode: '503', count: 3 }, 'f503-');
-      expect(episode.map((r) => r.status)).toEqual([503, 503, 503, 200]);
-      const g = gaps(episode);
-      console.log(`scenario 6a: gaps between attempts ${g.join(', ')} ms`);
-      // backoff(n) = 1 s × 2^n × [0.5, 1.5): at least 500, 1000, 2000 ms (less a little timer slack).
-      g.forEach((gap, n) => expect(gap).toBeGreaterThanOrEqual(1000 * 2 ** n * 0.5 - 50));
-      expect(env.errors).toEqual([]);
-      expectExactly(env.collector, 11);
-      return `gaps ${g.join('/')} ms`;
+  // Mostly waiting (backoff, Retry-After, the 30 s request timeout): run side by
+  // side, each with its own site and session, the wait is the longest one's.
+  describe.concurrent('collector failures', () => {
+    it('6a. collector failures: 503 ×3 without Retry-After — exponential backoff, then everything once', { timeout: 90_000 }, async () => {
+      await scenario(run, '6a 503 ×3', 11, {}, async (env) => {
+        const { episode } = await failureEpisode(env, { mode: '503', count: 3 }, 'f503-');
+        expect(episode.map((r) => r.status)).toEqual([503, 503, 503, 200]);
+        const g = gaps(episode);
+        console.log(`scenario 6a: gaps between attempts ${g.join(', ')} ms`);
+        // backoff(n) = 1 s × 2^n × [0.5, 1.5): at least 500, 1000, 2000 ms (less a little timer slack).
+        g.forEach((gap, n) => expect(gap).toBeGreaterThanOrEqual(1000 * 2 ** n * 0.5 - 50));
+        expect(env.errors).toEqual([]);
+        expectExactly(env.collector, 11);
+        return `gaps ${g.join('/')} ms`;
+      });
+    });
+
+    it('6b. collector failures: 503 ×3 with Retry-After: 2, cross-origin — the header is honoured', { timeout: 90_000 }, async () => {
+      await scenario(run, '6b 503 ×3 + Retry-After 2', 11, { crossOrigin: true }, async (env) => {
+        const { episode } = await failureEpisode(env, { mode: '503', count: 3, retryAfter: 2 }, 'fra-');
+        expect(episode.map((r) => r.status)).toEqual([503, 503, 503, 200]);
+        const g = gaps(episode);
+        console.log(`scenario 6b: gaps between attempts ${g.join(', ')} ms`);
+        // Never sooner than Retry-After (2 s), which the script reads cross-origin too.
+        g.forEach((gap) => expect(gap).toBeGreaterThanOrEqual(2000 - 50));
+        expect(env.errors).toEqual([]);
+        expectExactly(env.collector, 11);
+        return `gaps ${g.join('/')} ms`;
+      });
+    });
+
+    it('6c. collector failures: a hung request — the events still arrive, once', { timeout: 90_000 }, async () => {
+      await scenario(run, '6c hung request', 11, {}, async (env) => {
+        // The collector never answers the first request (the connection stays open).
+        // The page must give up on it in bounded time and retry: a fetch that never
+        // settles would otherwise stall this page's queue (and, holding the flush
+        // lock, every tab of the origin) for as long as the page lives.
+        const { episode } = await failureEpisode(env, { mode: 'hang', count: 1 }, 'hang-');
+        expect(episode[0].fault).toBe('hang');
+        expect(env.errors).toEqual([]);
+        expectExactly(env.collector, 11);
+        return `retried after ${episode.length > 1 ? episode[1].ms - episode[0].ms : '?'} ms`;
+      });
+    });
+
+    it('6d. collector failures: a dropped connection — retried, everything once', { timeout: 90_000 }, async () => {
+      await scenario(run, '6d dropped connection', 11, {}, async (env) => {
+        const { episode } = await failureEpisode(env, { mode: 'drop', count: 1 }, 'drop-');
+        expect(episode[0].fault).toBe('drop');
+        expect(episode[episode.length - 1].status).toBe(200);
+        expect(env.errors).toEqual([]);
+        expectExactly(env.collector, 11);
+        return `${episode.length} attempts`;
+      });
     });
   });
+}
 
-  it('6b. collector failures: 503 ×3 with Retry-After: 2, cross-origin — the header is honoured', { timeout: 90_000 }, async () => {
-    await scenario('6b 503 ×3 + Retry-After 2', 11, { crossOrigin: true }, async (env) => {
-      const { episode } = await failureEpisode(env, { mode: '503', count: 3, retryAfter: 2 }, 'fra-');
-      expect(episode.map((r) => r.status)).toEqual([503, 503, 503, 200]);
-      const g = gaps(episode);
-      console.log(`scenario 6b: gaps between attempts ${g.join(', ')} ms`);
-      // Never sooner than Retry-After (2 s), which the script reads cross-origin too.
-      g.forEach((gap) => expect(gap).toBeGreaterThanOrEqual(2000 - 50));
-      expect(env.errors).toEqual([]);
-      expectExactly(env.collector, 11);
-      return `gaps ${g.join('/')} ms`;
-    });
-  });
-
-  it('6c. collector failures: a hung request — the events still arrive, once', { timeout: 90_000 }, async () => {
-    await scenario('6c hung request', 11, {}, async (env) => {
-      // The collector never answers the first request (the connection stays open).
-      // The page must give up on it in bounded time and retry: a fetch that never
-      // settles would otherwise stall this page's queue (and, holding the flush
-      // lock, every tab of the origin) for as long as the page lives.
-      const { episode } = await failureEpisode(env, { mode: 'hang', count: 1 }, 'hang-');
-      expect(episode[0].fault).toBe('hang');
-      expect(env.errors).toEqual([]);
-      expectExactly(env.collector, 11);
-      return `retried after ${episode.length > 1 ? episode[1].ms - episode[0].ms : '?'} ms`;
-    });
-  });
-
-  it('6d. collector failures: a dropped connection — retried, everything once', { timeout: 90_000 }, async () => {
-    await scenario('6d dropped connection', 11, {}, async (env) => {
-      const { episode } = await failureEpisode(env, { mode: 'drop', count: 1 }, 'drop-');
-      expect(episode[0].fault).toBe('drop');
-      expect(episode[episode.length - 1].status).toBe(200);
-      expect(env.errors).toEqual([]);
-      expectExactly(env.collector, 11);
-      return `${episode.length} attempts`;
-    });
-  });
-
+/** Scenarios 7–8: several tabs, storage refused. @param {import('./scenario.mjs').Run} run */
+function tabsAndStorage(run) {
   it('7a. several tabs: 3 tabs offline, 100 events each, back online — 300 distinct, no duplicates', { timeout: 90_000 }, async () => {
-    await scenario('7a 3 tabs offline ×100', 303, {}, async ({ site, context, errors, collector }) => {
+    await scenario(run, '7a 3 tabs offline ×100', 303, {}, async ({ site, session, errors, collector }) => {
       const tabs = [];
-      for (let t = 0; t < 3; t++) tabs.push(await open(context, site.url('/tab' + t)));
+      for (let t = 0; t < 3; t++) tabs.push(await open(session, site.url('/tab' + t)));
       await waitFor(() => count(collector, isPage) === 3, { message: '3 page views' });
       await settle(collector, { quietMs: 300 });
-      await context.setOffline(true);
+      await session.setOffline(true, collector);
       await Promise.all(tabs.map((tab, t) => trackMany(tab, { name: 'Tab Event', prefix: `tab${t}-`, count: 100 })));
       expect(count(collector, (e) => e.name === 'Tab Event')).toBe(0);
-      await context.setOffline(false);
+      await session.setOffline(false, collector);
       await waitFor(() => count(collector, (e) => e.name === 'Tab Event') === 300, {
         timeout: 20_000,
         message: () => `300 tab events, have ${count(collector, (e) => e.name === 'Tab Event')}`,
@@ -407,9 +352,9 @@ describe('firstparty.js in Chromium', () => {
   });
 
   it('7b. several tabs: a tab closed in the middle of its flush — another tab delivers its events, once', { timeout: 90_000 }, async () => {
-    await scenario('7b tab closed mid-flush', 29, {}, async ({ site, context, errors, collector }) => {
-      const other = await open(context, site.url('/other'));
-      const closing = await open(context, site.url('/closing'));
+    await scenario(run, '7b tab closed mid-flush', 29, {}, async ({ site, session, errors, collector }) => {
+      const other = await open(session, site.url('/other'));
+      const closing = await open(session, site.url('/closing'));
       await waitFor(() => count(collector, isPage) === 2, { message: '2 page views' });
       await settle(collector, { quietMs: 300 });
       collector.fault({ mode: 'hang', count: 1 });
@@ -425,17 +370,26 @@ describe('firstparty.js in Chromium', () => {
         message: () => `25 events of the closed tab + 1, have ${count(collector, byPrefix('mid-'))} + ${count(collector, byPrefix('other-'))}`,
       });
       // A page of the origin loaded later sends anything still queued: a re-send would show.
-      const later = await open(context, site.url('/later'));
+      const later = await open(session, site.url('/later'));
       await waitFor(() => count(collector, isPage) === 3, { message: 'the third page view' });
       await later.evaluate(() => window.firstparty.flush());
       await settle(collector);
       expect(errors).toEqual([]);
+      if (KNOWN_BUGS.closeHandover.includes(run.engine.name)) {
+        // Engine bug 4 (engine-bugs.mjs tests it): the 5 events beaconed as the
+        // tab closes may come again from the other tab. None may be lost.
+        const { received, duplicates } = tally(collector);
+        expect({ received, duplicatesOf5: [0, 5].includes(duplicates) }).toEqual({ received: 29, duplicatesOf5: true });
+        return duplicates ? 'the 5 beaconed events came twice (engine bug 4)' : '';
+      }
       expectExactly(collector, 29);
     });
   });
 
   const refusals = {
-    'cookies disabled': { cdpCookiesDisabled: true },
+    // The browser's own setting: CDP in Chromium, a Firefox launched with
+    // cookieBehavior 2, MiniBrowser's --cookies-policy=never.
+    'cookies disabled': { cookiesOff: true },
     'cookies throwing': {
       init: () => {
         const refuse = () => {
@@ -478,18 +432,15 @@ describe('firstparty.js in Chromium', () => {
     },
   };
 
-  for (const [label, { init, cdpCookiesDisabled }] of Object.entries(refusals)) {
+  for (const [label, { init, cookiesOff }] of Object.entries(refusals)) {
     it(`8. storage refused (${label}): events still delivered, nothing thrown into the page`, { timeout: 60_000 }, async () => {
-      await scenario(`8 storage: ${label}`, 11, {}, async ({ site, context, errors, collector }) => {
-        const page = await context.newPage();
-        if (init) await page.addInitScript(init);
-        if (cdpCookiesDisabled) {
-          const cdp = await context.newCDPSession(page);
-          await cdp.send('Emulation.setDocumentCookieDisabled', { disabled: true });
-        }
-        await page.goto(site.url('/refused'));
+      await scenario(run, `8 storage: ${label}`, 11, { session: { cookies: !cookiesOff } }, async ({ site, session, errors, collector }) => {
+        // The refusal runs first in <head>, before the snippet: what an init
+        // script does, in every engine (classic WebDriver has no init scripts).
+        if (init) site.setPage('/refused', { head: `<script>(${init})()</script>` });
+        const page = await open(session, site.url('/refused'));
         await scriptLoaded(page);
-        if (cdpCookiesDisabled || label.startsWith('cookies') || label.startsWith('all')) {
+        if (cookiesOff || label.startsWith('cookies') || label.startsWith('all')) {
           expect(await page.evaluate(() => { try { document.cookie = 'probe=1'; return document.cookie.includes('probe'); } catch { return false; } })).toBe(false);
         }
         await page.evaluate(() => {
@@ -510,11 +461,14 @@ describe('firstparty.js in Chromium', () => {
       });
     });
   }
+}
 
+/** Scenarios 9–10: sessions and identity, SPA page views. @param {import('./scenario.mjs').Run} run */
+function identity(run) {
   it('9. sessions and identity: profile survives reload and a new tab; the session rolls after the timeout; reset() gives new IDs', { timeout: 90_000 }, async () => {
-    await scenario('9 sessions & identity', 10, {}, async ({ site, context, errors, collector }) => {
+    await scenario(run, '9 sessions & identity', 10, {}, async ({ site, session, browser, errors, collector }) => {
       const ids = (page) => page.evaluate(() => ({ profile: window.firstparty.getProfileId(), session: window.firstparty.getSessionId() }));
-      const page = await open(context, site.url('/id-1'));
+      const page = await open(session, site.url('/id-1'));
       await scriptLoaded(page);
       const first = await ids(page);
       expect(first.profile).toMatch(/^PR[0-9A-Za-z]{30}$/);
@@ -529,7 +483,7 @@ describe('firstparty.js in Chromium', () => {
       await page.goto(site.url('/id-2'));
       await scriptLoaded(page);
       expect(await ids(page)).toEqual(first);
-      const tab = await open(context, site.url('/id-3'));
+      const tab = await open(session, site.url('/id-3'));
       await scriptLoaded(tab);
       expect(await ids(tab)).toEqual(first);
       await waitFor(() => count(collector, isPage) === 3, { message: '3 page views' });
@@ -555,16 +509,16 @@ describe('firstparty.js in Chromium', () => {
 
       // A short sessionTimeout (2 s): activity within it keeps the session, a pause longer than it rolls it.
       site.setPage('/short', { options: { sessionTimeout: 2000 } });
-      const short = await browser.newContext();
+      // A second fresh profile (its page errors reach `errors` through this session, or the site's hook).
+      const short = await browser.newSession();
+      short.errors = errors;
       try {
-        const p = await short.newPage();
-        p.on('pageerror', (error) => errors.push(error.message));
-        await p.goto(site.url('/short'));
+        const p = await open(short, site.url('/short'));
         await scriptLoaded(p);
         await p.evaluate(() => window.firstparty.track('Session', { k: 'sess-0' }));
-        await p.waitForTimeout(500);
+        await sleep(500);
         await p.evaluate(() => window.firstparty.track('Session', { k: 'sess-1' }));
-        await p.waitForTimeout(2600); // longer than sessionTimeout without activity
+        await sleep(2600); // longer than sessionTimeout without activity
         await p.evaluate(() => window.firstparty.track('Session', { k: 'sess-2' }));
         await p.evaluate(() => window.firstparty.track('Session', { k: 'sess-3' }));
         await waitFor(() => count(collector, byPrefix('sess-')) === 4 && count(collector, isPage) === 5, { message: '4 session events + 5 page views' });
@@ -583,8 +537,8 @@ describe('firstparty.js in Chromium', () => {
   });
 
   it("10. SPA: pageviews: 'history' sends exactly one Page Viewed per path change", { timeout: 60_000 }, async () => {
-    await scenario("10 SPA pageviews: 'history'", 5, { options: { pageviews: 'history' } }, async ({ site, context, errors, collector }) => {
-      const page = await open(context, site.url('/'));
+    await scenario(run, "10 SPA pageviews: 'history'", 5, { options: { pageviews: 'history' } }, async ({ site, session, errors, collector }) => {
+      const page = await open(session, site.url('/'));
       await scriptLoaded(page);
       await page.evaluate(async () => {
         history.pushState({}, '', '/spa/a'); // path change: 1
@@ -612,4 +566,4 @@ describe('firstparty.js in Chromium', () => {
       expectExactly(collector, 5);
     });
   });
-});
+}

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
 import { createCollector, REPO_ROOT, closeServer, listenOn } from '../../demo/collector.mjs';
+import { CONSOLE_HOOK } from './console-hook.mjs';
 
 export const KEY = 'demo-write-key-01';
 
@@ -24,11 +25,12 @@ const escapeHtml = (text) => String(text).replace(/[&<>"]/g, (c) => `&#${c.charC
  * usual `load(...)` + `page()` line.
  * @param {{collectorOrigin: string, title?: string, options?: object, head?: string, body?: string}} spec
  */
-export function pageHtml({ collectorOrigin, title = 'Test Page', options, head = '', body = '' }) {
+export function pageHtml({ collectorOrigin, title = 'Test Page', options, head = '', body = '', consoleHook = false }) {
   const args = [JSON.stringify(KEY), JSON.stringify(collectorOrigin)];
   if (options) args.push(JSON.stringify(options));
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+${consoleHook ? `<script>${CONSOLE_HOOK}</script>` : ''}
 ${head}
 <script>${snippetText()}</script>
 <script>firstparty.load(${args.join(', ')}); firstparty.page();</script>
@@ -45,9 +47,13 @@ const AWAY_HTML = '<!doctype html><html><head><meta charset="utf-8"><title>Away<
  * Pages: every path serves the tracked page (`options`/`title` per path via
  * `setPage(path, spec)`; paths are matched exactly, then the default); `/away`
  * serves a page without tracking.
- * @param {{crossOrigin?: boolean, options?: object, title?: string, collector?: object}} [opts]
+ *
+ * `consoleHook`: for engines whose driver reports no console messages or page
+ * errors (WebKit), tracked pages start with console-hook.mjs's CONSOLE_HOOK, and
+ * what it reports (`POST /__console`) is passed to this function.
+ * @param {{crossOrigin?: boolean, options?: object, title?: string, collector?: object, consoleHook?: (message: {type: string, text: string, url: string}) => void}} [opts]
  */
-export async function startSite({ crossOrigin = false, options, title, collector: collectorOptions = {} } = {}) {
+export async function startSite({ crossOrigin = false, options, title, collector: collectorOptions = {}, consoleHook } = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fp-browser-'));
   const collector = createCollector({ dataDir, ...collectorOptions });
   const pages = new Map();
@@ -60,12 +66,37 @@ export async function startSite({ crossOrigin = false, options, title, collector
       res.writeHead(404).end();
       return;
     }
-    const html = url.pathname === '/away' ? AWAY_HTML : pageHtml({ collectorOrigin, ...defaultSpec, ...pages.get(url.pathname) });
+    if (url.pathname === '/__console' && req.method === 'POST') {
+      let text = '';
+      req.on('data', (chunk) => (text += chunk));
+      req.on('end', () => {
+        res.writeHead(204).end();
+        try {
+          consoleHook?.(JSON.parse(text));
+        } catch {
+          // Not the hook's JSON: nothing to report.
+        }
+      });
+      return;
+    }
+    const html = url.pathname === '/away' ? AWAY_HTML : pageHtml({ collectorOrigin, ...defaultSpec, ...pages.get(url.pathname), consoleHook: !!consoleHook });
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
     res.end(req.method === 'HEAD' ? undefined : html);
   };
 
+  // POSTs to the track endpoints held back `trackDelayMs` before the collector
+  // sees them (delayTrack): a request the page has sent and not yet had an answer to.
+  let trackDelayMs = 0;
+  let delayed = 0;
   const main = http.createServer((req, res) => {
+    if (trackDelayMs && req.method === 'POST' && req.url?.startsWith('/events/track')) {
+      delayed++;
+      setTimeout(() => {
+        delayed--;
+        if (!collector.handle(req, res)) servePage(req, res);
+      }, trackDelayMs);
+      return;
+    }
     if (!collector.handle(req, res)) servePage(req, res);
   });
   const mainPort = await listenOn(main, 0, '127.0.0.1');
@@ -93,6 +124,16 @@ export async function startSite({ crossOrigin = false, options, title, collector
     setDefault(spec) {
       defaultSpec = { ...defaultSpec, ...spec };
     },
+    /**
+     * Holds each POST to the track endpoints `ms` before the collector reads,
+     * stores and answers it (0: no more delay; requests held already still
+     * wait their time). Same-origin collector only.
+     */
+    delayTrack(ms) {
+      trackDelayMs = ms;
+    },
+    /** How many track requests are being held by delayTrack() now. */
+    delayedTracks: () => delayed,
     async close() {
       collector.close();
       await closeServer(main);
