@@ -5,7 +5,10 @@
  * - `pagehide`: fired without a visibility change in some navigations, e.g.
  *   Safari (WebKit bug 151234);
  * - `freeze`: Chromium freezes hidden tabs (and may discard them) without
- *   running anything more until `resume`.
+ *   running anything more until `resume`;
+ * - `beforeunload` while the document is still loading: WebKit then fires
+ *   neither `pagehide` nor `visibilitychange` as it leaves (WebKit bug
+ *   319515, playwright#41754; seen in test/browser/engine-bugs.mjs, bug 3b).
  * On a navigation or close Chromium fires `pagehide` and then
  * `visibilitychange`: the callback runs at each, not once per hide, so events
  * the page records in its own listeners between them are handed over too.
@@ -16,12 +19,14 @@
 export function onPageHide(onHide: () => void, onShow: () => void = () => {}): () => void {
   const onVisibility = () => (document.visibilityState === 'hidden' ? onHide() : onShow());
   const onPageShow = (event: PageTransitionEvent) => event.persisted && onShow();
+  const onBeforeUnload = () => document.readyState != 'complete' && onHide();
   // Capture on window: ours run before any listener the page adds to document.
   const listeners: [string, EventListener][] = [
     ['visibilitychange', onVisibility],
     ['pagehide', onHide],
     ['freeze', onHide],
     ['pageshow', onPageShow as EventListener],
+    ['beforeunload', onBeforeUnload],
   ];
   listeners.forEach(([type, listener]) => addEventListener(type, listener, true));
   return () => listeners.forEach(([type, listener]) => removeEventListener(type, listener, true));

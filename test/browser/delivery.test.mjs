@@ -6,38 +6,13 @@
 // view's time and URL), so a re-send shows as a copy even when the collector
 // dropped it. The table printed at the end sums the cases up.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { byPrefix, callKey, deliveries, isPage, posts, scriptLoaded, setVisibility, settle, startSite, stored, tally, trackMany, waitFor } from './helpers.mjs';
+import { byPrefix, deliveries, expectEveryCallById, isPage, posts, scriptLoaded, setVisibility, settle, splitCalls, startSite, stored, tally, trackMany, waitFor } from './helpers.mjs';
 import { newContext, open, printTable, startBrowser } from './suite.mjs';
 
 /** @type {import('playwright-core').Browser} */
 let browser;
 const rows = [];
 const suiteStart = Date.now();
-
-/**
- * Calls the collector could not tell apart from other events: a copy came
- * without an `event_id`, or copies came under two different ones (sent twice
- * as two events, which no collector can undo).
- */
-function splitCalls(collector, filter = () => true) {
-  const ids = new Map();
-  for (const event of deliveries(collector).filter(filter)) {
-    const key = callKey(event);
-    if (!ids.has(key)) ids.set(key, new Set());
-    ids.get(key).add(typeof event.event_id === 'string' ? event.event_id : '');
-  }
-  return [...ids].filter(([, set]) => set.size > 1 || set.has('')).map(([key]) => key);
-}
-
-/**
- * The rule for a page that could not know whether its handover arrived: every
- * call arrives, copies are allowed (the collector drops them by `event_id`),
- * but never under two different IDs.
- */
-function expectEveryCallById(collector, sent, filter) {
-  const { received } = tally(collector, filter);
-  expect({ received, split: splitCalls(collector, filter).slice(0, 5) }).toEqual({ received: sent, split: [] });
-}
 
 /** The strict rule: exactly `sent` calls arrived, each exactly once. */
 function expectOnce(collector, sent, filter) {

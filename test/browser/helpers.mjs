@@ -2,6 +2,7 @@
 // the page (the built snippet, inlined as a site owner pastes it), polling,
 // and counting what the collector received. Not a test file (no .test.).
 import fs from 'node:fs';
+import { expect } from 'vitest';
 import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
@@ -220,6 +221,31 @@ export function stored(collector, filter = () => true) {
     .events()
     .map((r) => r.event)
     .filter(filter);
+}
+
+/**
+ * Calls the collector could not tell apart from other events: a copy came
+ * without an `event_id`, or copies came under two different ones (sent twice
+ * as two events, which no collector can undo).
+ */
+export function splitCalls(collector, filter = () => true) {
+  const ids = new Map();
+  for (const event of deliveries(collector).filter(filter)) {
+    const key = callKey(event);
+    if (!ids.has(key)) ids.set(key, new Set());
+    ids.get(key).add(typeof event.event_id === 'string' ? event.event_id : '');
+  }
+  return [...ids].filter(([, set]) => set.size > 1 || set.has('')).map(([key]) => key);
+}
+
+/**
+ * The rule for a page that could not know whether its handover arrived: every
+ * call arrives, copies are allowed (the collector drops them by `event_id`),
+ * but never under two different IDs.
+ */
+export function expectEveryCallById(collector, sent, filter) {
+  const { received } = tally(collector, filter);
+  expect({ received, split: splitCalls(collector, filter).slice(0, 5) }).toEqual({ received: sent, split: [] });
 }
 
 export const isPage = (event) => event.name === 'Page Viewed';

@@ -63,3 +63,19 @@ describe('onPageHide', () => {
     expect(cb).not.toHaveBeenCalled();
   });
 });
+
+describe('onPageHide and a page still loading', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('fires on beforeunload while the document is loading (WebKit fires no pagehide then), not once it is complete', () => {
+    const cb = vi.fn();
+    const stop = onPageHide(cb);
+    const state = vi.spyOn(document, 'readyState', 'get').mockReturnValue('complete');
+    dispatchEvent(new Event('beforeunload'));
+    expect(cb).not.toHaveBeenCalled();
+    state.mockReturnValue('interactive');
+    dispatchEvent(new Event('beforeunload'));
+    expect(cb).toHaveBeenCalledTimes(1);
+    stop();
+  });
+});
