@@ -37,6 +37,9 @@ export const ORPHAN_AGE_MS = 600000;
  */
 export const MAX_IN_FLIGHT = 3;
 
+/** Requests' worth of this tab's events one round takes (2 per request in flight); the next round follows at once. */
+export const ROUND_REQUESTS = 2 * MAX_IN_FLIGHT;
+
 /**
  * Other tabs' events are looked for (a read of the whole store) at load, then
  * at most this often while none are known to be waiting: a full read of a
@@ -63,6 +66,18 @@ export interface CourierDependencies {
 }
 
 const keysOf = (records: QueueRecord[]) => records.map(([key]) => key);
+
+/**
+ * Whether JSON.stringify is still the browser's own: then every stored event
+ * is JSON, and a body need not be parsed to check it (about 1 ms per 128 KiB).
+ */
+function nativeStringify(): boolean {
+  try {
+    return /\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.call(JSON.stringify));
+  } catch {
+    return false;
+  }
+}
 const hidden = () => document.visibilityState === 'hidden';
 
 /** Creates the courier of one tab. */
@@ -100,14 +115,15 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     if (flushing) return (next ||= flushing.then(() => ((next = undefined), flush())));
     return (flushing = (async () => {
       await outbox.written();
-      await round();
+      // flush() sends everything queued, a round's worth at a time (bounded: a page tracking faster than it sends).
+      for (let rounds = sweepNow === true ? 100 : 1; rounds-- && (await round()); );
     })()
       .catch((error) => warn('flush failed', error))
       .finally(() => (flushing = undefined)));
   }
 
-  /** One round: other tabs' orphaned events when it is time to look, then this tab's own. */
-  async function round(): Promise<void> {
+  /** One round: other tabs' orphaned events when it is time to look, then this tab's own; true when more are waiting. */
+  async function round(): Promise<boolean | void> {
     if (!endpoint() || !mayLeave()) return;
     halted = false;
     if (!lastSweep || Date.now() - lastSweep >= SWEEP_MS || Date.now() < lastSweep) {
@@ -116,7 +132,17 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     }
     // Handed-over events go again once their grace is over (unless a retry is due first).
     // A failed request for other tabs' events ends the round too: one failure, one backoff.
-    if (!halted && (await send(outbox.unsent(false, (key) => inflight.has(key))))) later(outbox.due());
+    // A round takes a few requests' worth: building more bodies in one go would be a long task.
+    const budget = ROUND_REQUESTS * options().maxBatchBytes;
+    const mine = halted ? [] : outbox.unsent(false, (key) => inflight.has(key), budget);
+    if (!halted && (await send(mine))) {
+      later(outbox.due());
+      // More than one round's worth was waiting: the next round now, in a task of its own.
+      if (outbox.unsent(false, (key) => inflight.has(key), 1)[0]) {
+        schedule(0);
+        return true;
+      }
+    }
   }
 
   /** Sends other tabs' events that are nobody's now; runs under the flush lock. */
@@ -220,7 +246,7 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
    */
   async function validBody(batch: QueueRecord[]): Promise<string> {
     const body = batchBody(batch, new Date().toISOString());
-    if (isObject(parseJson(body)) || !isObject(parseJson('{}'))) return body;
+    if (nativeStringify() || isObject(parseJson(body)) || !isObject(parseJson('{}'))) return body;
     const bad = batch.filter(([, json]) => !isObject(parseJson(json)));
     warn(bad.length + ' events dropped: not valid JSON (JSON.stringify replaced?)');
     await outbox.forget(keysOf(bad));

@@ -116,9 +116,10 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
   }
 
   /** This tab's events, serialized (now, if need be), in order, that `include` lets through. */
-  function records(include: (key: string, entry: Entry) => unknown): QueueRecord[] {
+  function records(include: (key: string, entry: Entry) => unknown, bytes = Infinity): QueueRecord[] {
     const list: QueueRecord[] = [];
-    for (const [key, entry] of own) if (include(key, entry) && serialize(key, entry)) list.push([key, entry.json!]);
+    for (const [key, entry] of own)
+      if (bytes > 0 && include(key, entry) && serialize(key, entry)) bytes -= recordBytes(list[list.push([key, entry.json!]) - 1]);
     return list;
   }
 
@@ -172,10 +173,10 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
     /**
      * This tab's unacknowledged events, in order, but for those handed over
      * within the grace period and `except`; with `all`, also those not yet
-     * stored (serialized now), for the handover.
+     * stored (serialized now), for the handover; about `bytes` of them at most.
      */
-    unsent: (all: boolean, except: (key: string) => boolean): QueueRecord[] =>
-      records((key, entry) => (all || entry.stored) && !(entry.handed && inGrace(entry)) && !except(key)),
+    unsent: (all: boolean, except: (key: string) => boolean, bytes?: number): QueueRecord[] =>
+      records((key, entry) => (all || entry.stored) && !(entry.handed && inGrace(entry)) && !except(key), bytes),
 
     /** Whether this tab's event `key` is still to be sent (not acknowledged, dropped, or in a handover's grace). */
     waiting(key: string): boolean {
