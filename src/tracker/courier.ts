@@ -112,7 +112,8 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     clearTimeout(timer);
     timer = undefined;
     // Asked while flushing: what is queued now goes in one more round, after this one.
-    if (flushing) return (next ||= flushing.then(() => ((next = undefined), flush())));
+    // (Not before a retry that this round's failure made due later.)
+    if (flushing) return (next ||= flushing.then(() => ((next = undefined), retryAt > Date.now() ? schedule(0) : flush())));
     return (flushing = (async () => {
       await outbox.written();
       // flush() sends everything queued, a round's worth at a time (bounded: a page tracking faster than it sends).
@@ -257,6 +258,10 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
   return {
     schedule,
     flush,
+    /** Sends at once (a hidden page's event), unless a retry is due later: then at its time. */
+    soon(): void {
+      retryAt > Date.now() ? schedule(0) : flush();
+    },
     /** Back online: retry at once, without waiting out the backoff. */
     online(): void {
       retryAt = attempt = 0;

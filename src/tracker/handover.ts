@@ -87,7 +87,7 @@ export function createHandover({ outbox, courier, reach, endpoint, mayLeave, opt
       if (hiding) {
         if (!queued) queueMicrotask(handOver);
         queued = true;
-      } else if (document.visibilityState === 'hidden') courier.flush();
+      } else if (document.visibilityState === 'hidden') courier.soon();
       else courier.schedule(options().flushInterval);
     },
   };

@@ -631,3 +631,41 @@ describe("a tab that beats no heartbeat ('_': it may not write localStorage)", (
     expect(net.names()).toEqual(['Quiet Tab']);
   });
 });
+
+describe('soon(): a hidden page sends at once, but never before a retry is due', () => {
+  it('sends at once without a pending retry, and waits out the backoff after a failure', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const { courier, add, net } = setup({ replies: [503] });
+    add(['A']);
+    courier.soon();
+    await settle();
+    expect(net.requests).toHaveLength(1); // at once; answered 503: a retry in 1 s
+    add(['B']);
+    courier.soon(); // a hidden page's next event must not cut the backoff short
+    await settle();
+    expect(net.requests).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1000);
+    await settle();
+    expect(net.requests).toHaveLength(2);
+  });
+});
+
+describe('a flush asked for while a round fails', () => {
+  it('waits out the backoff instead of following at once', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const held = deferred<any>();
+    const { courier, add, net } = setup({ replies: [held.promise] });
+    add(['A']);
+    const first = courier.flush();
+    await settle();
+    add(['B']);
+    courier.soon(); // a hidden page's event while the request is out
+    held.resolve(503);
+    await first;
+    await settle();
+    expect(net.requests).toHaveLength(1); // not a second request 20 ms after the 503
+    await vi.advanceTimersByTimeAsync(1000);
+    await settle();
+    expect(net.requests).toHaveLength(2);
+  });
+});

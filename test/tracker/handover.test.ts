@@ -40,7 +40,7 @@ interface HandoverSetup {
 function startHandover({ endpoint = ENDPOINT, maxBatchBytes = 524288, accept = true, mayLeave = () => true }: HandoverSetup = {}) {
   const tab = startOutbox();
   const reach = createReachability();
-  const courier = { keepalive: vi.fn(() => ({ keys: [] as string[], bytes: 0 })), flush: vi.fn(), schedule: vi.fn() };
+  const courier = { keepalive: vi.fn(() => ({ keys: [] as string[], bytes: 0 })), flush: vi.fn(), soon: vi.fn(), schedule: vi.fn() };
   const beacons = fakeBeacon(accept);
   const report = vi.fn();
   const handover = createHandover({
@@ -214,11 +214,12 @@ describe('handover: added()', () => {
     expect(beacons.send).toHaveBeenCalledTimes(1);
     expect(beacons.events().map((e) => e.name)).toEqual(['In the page’s own hide listener', 'And another']);
     expect(courier.flush).not.toHaveBeenCalled();
+    expect(courier.soon).not.toHaveBeenCalled();
     // Only the send after the grace period, for a page that lives on: no flushInterval timer.
     expect(courier.schedule.mock.calls.every(([delay]: [number]) => delay === HANDOVER_GRACE_MS)).toBe(true);
   });
 
-  it('in a hidden page, once the hide signal is over, an added event is sent at once (courier.flush), not beaconed', async () => {
+  it('in a hidden page, once the hide signal is over, an added event is sent at once (courier.soon), not beaconed', async () => {
     const { handover, beacons, courier, add } = startHandover();
     hidePage();
     handover.hide();
@@ -226,7 +227,7 @@ describe('handover: added()', () => {
     add('Later, in the background');
     handover.added();
     await Promise.resolve();
-    expect(courier.flush).toHaveBeenCalledTimes(1);
+    expect(courier.soon).toHaveBeenCalledTimes(1);
     expect(courier.schedule).not.toHaveBeenCalledWith(1000); // not on the flushInterval timer
     expect(beacons.send).not.toHaveBeenCalled();
   });
@@ -237,6 +238,7 @@ describe('handover: added()', () => {
     handover.added();
     expect(courier.schedule).toHaveBeenCalledWith(FLUSH_INTERVAL);
     expect(courier.flush).not.toHaveBeenCalled();
+    expect(courier.soon).not.toHaveBeenCalled();
   });
 
   it('show() ends the hide signal: an event added after it is scheduled, not beaconed', async () => {

@@ -98,7 +98,7 @@ describe("another tab's events in a keepalive request at page hide are marked", 
   it('the next page waits out the grace period', async () => {
     const tab = startOutbox();
     const orphan = createKeyMaker(OTHER_TAB)();
-    const courier = { keepalive: () => ({ keys: [orphan], bytes: 500 }), flush: vi.fn(), schedule: vi.fn() };
+    const courier = { keepalive: () => ({ keys: [orphan], bytes: 500 }), flush: vi.fn(), soon: vi.fn(), schedule: vi.fn() };
     const handover = createHandover({
       outbox: tab.outbox,
       courier: courier as unknown as Courier,
