@@ -12,21 +12,19 @@
  * On a navigation or close Chromium fires `pagehide` and then
  * `visibilitychange`: the callback runs at each, not once per hide, so events
  * the page records in its own listeners between them are handed over too.
- * `onHide` is told whether the page is being unloaded (`pagehide`, or
- * `beforeunload` while loading): only then are its plain requests cancelled.
  * `onShow` runs when the page is visible again, including a page restored
  * from the back/forward cache (`pageshow` with `persisted`). Returns a
  * function that removes the listeners.
  */
-export function onPageHide(onHide: (unloading: boolean) => void, onShow: () => void = () => {}): () => void {
-  const onVisibility = () => (document.visibilityState === 'hidden' ? onHide(false) : onShow());
+export function onPageHide(onHide: () => void, onShow: () => void = () => {}): () => void {
+  const onVisibility = () => (document.visibilityState === 'hidden' ? onHide() : onShow());
   const onPageShow = (event: PageTransitionEvent) => event.persisted && onShow();
-  const onBeforeUnload = () => document.readyState != 'complete' && onHide(true);
+  const onBeforeUnload = () => document.readyState != 'complete' && onHide();
   // Capture on window: ours run before any listener the page adds to document.
   const listeners: [string, EventListener][] = [
     ['visibilitychange', onVisibility],
-    ['pagehide', () => onHide(true)],
-    ['freeze', () => onHide(false)],
+    ['pagehide', onHide],
+    ['freeze', onHide],
     ['pageshow', onPageShow as EventListener],
     ['beforeunload', onBeforeUnload],
   ];

@@ -269,8 +269,6 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
       timer = undefined;
       flush();
     },
-    /** Whether this event is in a request now. */
-    sending: (key: string): boolean => inflight.has(key),
     /** Keys now in a keepalive request (it may outlive the page), and those requests' bytes. */
     keepalive: () => ({ keys: [...inflight].filter(([, keepalive]) => keepalive).map(([key]) => key), bytes: keepaliveBytes }),
     stop(): void {

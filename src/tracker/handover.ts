@@ -35,11 +35,8 @@ export function createHandover({ outbox, courier, reach, endpoint, mayLeave, opt
   /** A hide signal is being dispatched (until the next task). */
   let hiding = false;
   let queued = false;
-  /** Whether the hide signal being dispatched unloads the page. */
-  let unloadingNow = false;
 
-  /** `unloading`: the page is being unloaded (its plain requests die with it), not only hidden. */
-  function handOver(unloading = true): void {
+  function handOver(): void {
     queued = false;
     if (!endpoint() || !mayLeave()) return;
     const proven = reach.proven();
@@ -50,10 +47,8 @@ export function createHandover({ outbox, courier, reach, endpoint, mayLeave, opt
     outbox.handOver(keepalive.keys, false);
     const inKeepalive = new Set(keepalive.keys);
     let budget = KEEPALIVE_LIMIT - keepalive.bytes;
-    // Events in a plain (visible-time) request are handed over only when the page unloads, which
-    // cancels it; a page that is only hidden (a tab switch) lives to read its answer.
-    const leftTo = (key: string) => inKeepalive.has(key) || (!unloading && courier.sending(key));
-    for (const batch of splitBatches(outbox.unsent(true, leftTo), Math.min(options().maxBatchBytes, budget))) {
+    // Events in a plain (visible-time) request are included: unload cancels it.
+    for (const batch of splitBatches(outbox.unsent(true, (key) => inKeepalive.has(key)), Math.min(options().maxBatchBytes, budget))) {
       const body = batchBody(batch, new Date().toISOString());
       const bytes = utf8Length(body);
       if (bytes > budget || !sendBeacon(endpoint(), body)) {
@@ -74,11 +69,10 @@ export function createHandover({ outbox, courier, reach, endpoint, mayLeave, opt
 
   return {
     /** A hide signal: hand everything over now. */
-    hide(unloading: boolean): void {
+    hide(): void {
       hiding = true;
-      unloadingNow = unloading;
       setTimeout(() => (hiding = false), 0);
-      handOver(unloading);
+      handOver();
     },
     /** The page is visible again. */
     show(): void {
@@ -91,7 +85,7 @@ export function createHandover({ outbox, courier, reach, endpoint, mayLeave, opt
      */
     added(): void {
       if (hiding) {
-        if (!queued) queueMicrotask(() => handOver(unloadingNow));
+        if (!queued) queueMicrotask(handOver);
         queued = true;
       } else if (document.visibilityState === 'hidden') courier.soon();
       else courier.schedule(options().flushInterval);

@@ -79,18 +79,3 @@ describe('onPageHide and a page still loading', () => {
     stop();
   });
 });
-
-describe('onPageHide tells an unload from a hide', () => {
-  afterEach(() => vi.restoreAllMocks());
-
-  it('pagehide: unloading; visibilitychange to hidden and freeze: not', () => {
-    const cb = vi.fn();
-    const stop = onPageHide(cb);
-    dispatchEvent(new Event('pagehide'));
-    vi.spyOn(document, 'visibilityState', 'get').mockReturnValue('hidden');
-    document.dispatchEvent(new Event('visibilitychange'));
-    document.dispatchEvent(new Event('freeze', { bubbles: true }));
-    expect(cb.mock.calls).toEqual([[true], [false], [false]]);
-    stop();
-  });
-});
