@@ -13,7 +13,7 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
  * at what the code weighs today plus a little, so any growth is a decision.
  */
 const BUDGETS = {
-  // 10,127 B today. The ceiling was 7,600 B (7,530 B before issues 11 and 14);
+  // 10,146 B today. The ceiling was 7,600 B (7,530 B before issues 11 and 14);
   // raised on purpose, with the reasons in README "Size":
   //  +1,782 B issue 11: no receipt no delete (handover marks, grace, spill),
   //           a handover at every hide signal, heartbeat liveness without Web
@@ -25,7 +25,8 @@ const BUDGETS = {
   //           every tab; IDs erased; held calls capped and released in slices;
   //     +16 B WebKit leaving a page still loading (beforeunload);
   //    +115 B no long task at 10,000 events/s: rounds of a few requests' worth,
-  //           a body parsed to check it only where JSON.stringify is not native.
+  //           a body parsed to check it only where JSON.stringify is not native;
+  //     +19 B a hidden page's events never cut a backoff short.
   iifeBrotli: 10200,
   // The issue's 1,000 B plus the fast-bounce fallback's privacy checks (GPC,
   // opt-out, consent, waiting calls): 100 B that must not be traded for bytes.

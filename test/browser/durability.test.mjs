@@ -6,11 +6,18 @@
 // table printed at the end sums them up, scenario × engine. The engine bugs of
 // issue 12 have their tests in engine-bugs.mjs, run here with each engine.
 import { describe, expect, it } from 'vitest';
-import { byPrefix, isPage, posts, scriptLoaded, setVisibility, settle, stored, tally, trackMany, waitFor, KEY } from './helpers.mjs';
+import { byPrefix, expectEveryCallById, isPage, posts, scriptLoaded, setVisibility, settle, stored, tally, trackMany, waitFor, KEY } from './helpers.mjs';
 import { count, expectExactly, forEachEngine, leaveWithUnsent, open, scenario } from './scenario.mjs';
 import { engineBugs, KNOWN_BUGS } from './engine-bugs.mjs';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Firefox hides a session's other tabs when one opens: a request in flight at
+ * that hide is handed to the beacon too (README, Delivery semantics: re-send
+ * case 3), so copies may come — each under its call's one event_id.
+ */
+const hidesOtherTabs = (run) => run.engine.name === 'firefox';
 
 /**
  * The calls' `i`, ordered by `created_at` (ties, calls in the same ms, by `i`):
@@ -347,6 +354,7 @@ function tabsAndStorage(run) {
       await settle(collector);
       for (let t = 0; t < 3; t++) expect(count(collector, byPrefix(`tab${t}-`))).toBe(100);
       expect(errors).toEqual([]);
+      if (hidesOtherTabs(run)) return void expectEveryCallById(collector, 303);
       expectExactly(collector, 303);
     });
   });
@@ -375,12 +383,14 @@ function tabsAndStorage(run) {
       await later.evaluate(() => window.firstparty.flush());
       await settle(collector);
       expect(errors).toEqual([]);
-      if (KNOWN_BUGS.closeHandover.includes(run.engine.name)) {
-        // Engine bug 4 (engine-bugs.mjs tests it): the 5 events beaconed as the
-        // tab closes may come again from the other tab. None may be lost.
-        const { received, duplicates } = tally(collector);
-        expect({ received, duplicatesOf5: [0, 5].includes(duplicates) }).toEqual({ received: 29, duplicatesOf5: true });
-        return duplicates ? 'the 5 beaconed events came twice (engine bug 4)' : '';
+      if (KNOWN_BUGS.closeHandover.includes(run.engine.name) || hidesOtherTabs(run)) {
+        // Engine bug 4 (engine-bugs.mjs tests it): the events beaconed as the
+        // tab closes may come again from the other tab; and Firefox hides the
+        // other tab as this one opens (re-send case 3). None may be lost, and
+        // every copy carries its call's one event_id.
+        expectEveryCallById(collector, 29);
+        const { duplicates } = tally(collector);
+        return duplicates ? duplicates + ' copies (same event_id): engine bug 4 / re-send case 3' : '';
       }
       expectExactly(collector, 29);
     });
