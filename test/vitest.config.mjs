@@ -10,6 +10,7 @@ export default defineConfig({
     // a `// @vitest-environment node` docblock.
     environment: 'happy-dom',
     setupFiles: ['test/setup.ts'],
+    globalSetup: ['test/globalSetup.mjs'],
     // Browser suites start Chromium and servers; 2-core CI machines need room.
     testTimeout: 20_000,
     hookTimeout: 60_000,
