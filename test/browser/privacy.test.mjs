@@ -7,29 +7,17 @@
 // (the harness is being reworked for three engines; this file is ported then).
 // docs/privacy.md maps each promise to its case here.
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../demo/collector.mjs';
 import { deliveries, isPage, KEY, posts, scriptLoaded, setVisibility, settle, startSite, waitFor } from './helpers.mjs';
-import { newContext, open, printTable, startBrowser } from './suite.mjs';
+import { chromiumSuite, newContext, open } from './suite.mjs';
 
-/** @type {import('playwright-core').Browser} */
-let browser;
-const rows = [];
-const suiteStart = Date.now();
-
-beforeAll(async () => {
-  browser = await startBrowser();
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-  printTable({
-    title: `Browser privacy matrix (Chromium ${browser?.version() ?? '?'}), ${((Date.now() - suiteStart) / 1000).toFixed(1)} s`,
-    legend: ['(events: every copy the collector received, page views included)'],
-    header: ['case', 'promise', 'events', 'result', 'note'],
-    rows,
-  });
+const suite = chromiumSuite({
+  title: 'Browser privacy matrix',
+  legend: ['(events: every copy the collector received, page views included)'],
+  header: ['case', 'promise', 'events', 'result', 'note'],
 });
+const { rows } = suite;
 
 /**
  * Runs one case with a fresh site and browser context, cleans both up whatever
@@ -37,7 +25,7 @@ afterAll(async () => {
  */
 async function privacyCase(label, promise, fn, siteOptions) {
   const site = await startSite(siteOptions);
-  const { context, errors } = await newContext(browser);
+  const { context, errors } = await newContext(suite.browser());
   const row = { case: label, promise, events: '-', result: 'FAILED', note: '' };
   rows.push(row);
   const note = (text) => (row.note += (row.note ? '; ' : '') + text);

@@ -3,6 +3,7 @@
 // table a suite prints when it ends. Not a test file (no .test.).
 // durability.test.mjs and hardening.test.mjs still carry their own copies
 // (issue 11's tests were written beside them, not into them).
+import { afterAll, beforeAll } from 'vitest';
 import { launchChromium } from './chromium.mjs';
 import { snippetText } from './helpers.mjs';
 
@@ -45,4 +46,26 @@ export function printTable({ title, legend = [], header, rows }) {
   const widths = header.map((_, i) => Math.max(...cells.map((line) => line[i].length)));
   const line = (values) => '| ' + values.map((value, i) => value.padEnd(widths[i])).join(' | ') + ' |';
   console.log([title, ...legend, line(header), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...cells.slice(1).map(line)].join('\n'));
+}
+
+/**
+ * One Chromium for a test file, launched before its first test and closed
+ * after its last, when the file's results table (`rows`, filled by its
+ * cases) is printed under `title`, with the browser version and duration.
+ * `browser()` is the running browser.
+ * @param {{title: string, legend?: string[], header: string[]}} table
+ */
+export function chromiumSuite({ title, legend, header }) {
+  /** @type {import('playwright-core').Browser | undefined} */
+  let browser;
+  const rows = [];
+  const start = Date.now();
+  beforeAll(async () => {
+    browser = await startBrowser();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    printTable({ title: `${title} (Chromium ${browser?.version() ?? '?'}), ${((Date.now() - start) / 1000).toFixed(1)} s`, legend, header, rows });
+  });
+  return { browser: () => browser, rows };
 }
