@@ -13,7 +13,7 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
  * at what the code weighs today plus a little, so any growth is a decision.
  */
 const BUDGETS = {
-  // 10,146 B today. The ceiling was 7,600 B (7,530 B before issues 11 and 14);
+  // 10,137 B today. The ceiling was 7,600 B (7,530 B before issues 11 and 14);
   // raised on purpose, with the reasons in README "Size":
   //  +1,782 B issue 11: no receipt no delete (handover marks, grace, spill),
   //           a handover at every hide signal, heartbeat liveness without Web

@@ -30,5 +30,8 @@ export const keyTime = (key: string): number => parseInt(key.slice(0, 9), 36);
 /** The ID of the tab that recorded the event of `key`. */
 export const keyTab = (key: string): string => key.slice(14);
 
+/** The keys of queue records (`[key, json]`). */
+export const keysOf = (records: [string, string][]): string[] => records.map(([key]) => key);
+
 /** Whether `key` has the shape of our keys (anything else in the store is not ours to send). */
 export const isKey = (key: unknown): key is string => typeof key === 'string' && /^[\da-z]{13}\./.test(key);

@@ -1,3 +1,6 @@
+/** Whether the page is hidden now (a background tab, or one going away). */
+export const pageHidden = (): boolean => document.visibilityState === 'hidden';
+
 /**
  * Calls `onHide` at every signal that the page is, or may be, going away:
  * - `visibilitychange` to hidden: the last event mobile browsers reliably
@@ -17,7 +20,7 @@
  * function that removes the listeners.
  */
 export function onPageHide(onHide: () => void, onShow: () => void = () => {}): () => void {
-  const onVisibility = () => (document.visibilityState === 'hidden' ? onHide() : onShow());
+  const onVisibility = () => (pageHidden() ? onHide() : onShow());
   const onPageShow = (event: PageTransitionEvent) => event.persisted && onShow();
   const onBeforeUnload = () => document.readyState != 'complete' && onHide();
   // Capture on window: ours run before any listener the page adds to document.

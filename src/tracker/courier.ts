@@ -14,7 +14,8 @@
  */
 import { backoff } from '../lib/backoff';
 import { batchBody, KEEPALIVE_LIMIT, splitBatches, utf8Length } from '../lib/batch';
-import { keyTab, keyTime } from '../lib/eventKey';
+import { keysOf, keyTab, keyTime } from '../lib/eventKey';
+import { pageHidden } from '../lib/onPageHide';
 import { liveTabs, withFlushLock } from '../lib/locks';
 import { debug, warn } from '../lib/log';
 import { parseJson } from '../lib/parseJson';
@@ -65,7 +66,6 @@ export interface CourierDependencies {
   report(name: string, detail?: unknown): void;
 }
 
-const keysOf = (records: QueueRecord[]) => records.map(([key]) => key);
 
 /**
  * Whether JSON.stringify is still the browser's own: then every stored event
@@ -78,7 +78,6 @@ function nativeStringify(): boolean {
     return false;
   }
 }
-const hidden = () => document.visibilityState === 'hidden';
 
 /** Creates the courier of one tab. */
 export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, options, fetch: fetchImpl, report }: CourierDependencies) {
@@ -168,7 +167,7 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
    * request within 64 KiB while hidden); false once one needs a retry.
    */
   async function send(records: QueueRecord[]): Promise<boolean> {
-    const keepalive = hidden();
+    const keepalive = pageHidden();
     const { maxBatchBytes } = options();
     const limit = keepalive ? Math.min(maxBatchBytes, KEEPALIVE_LIMIT - keepaliveBytes) : maxBatchBytes;
     const batches = splitBatches(records, limit);
@@ -206,7 +205,7 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     reach.ok();
     attempt = retryAt = 0;
     const keys = keysOf(batch);
-    hidden() ? outbox.handOver(keys, true) : outbox.forget(keys);
+    pageHidden() ? outbox.handOver(keys, true) : outbox.forget(keys);
     const answer = parseJson(text);
     const rejected = isObject(answer) && typeof answer.rejected === 'number' ? answer.rejected : 0;
     // A collector that says what it rejected (the demo's does; Firstparty's answers 200 with no detail).

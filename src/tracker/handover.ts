@@ -14,6 +14,8 @@
  * `pagehide` listener), in a microtask: before the page can be torn down.
  */
 import { batchBody, KEEPALIVE_LIMIT, splitBatches, utf8Length } from '../lib/batch';
+import { keysOf } from '../lib/eventKey';
+import { pageHidden } from '../lib/onPageHide';
 import type { Reachability } from '../lib/reachability';
 import type { Courier } from './courier';
 import { HANDOVER_GRACE_MS, type Outbox } from './outbox';
@@ -56,10 +58,7 @@ export function createHandover({ outbox, courier, reach, endpoint, mayLeave, opt
         break;
       }
       budget -= bytes;
-      outbox.handOver(
-        batch.map(([key]) => key),
-        proven,
-      );
+      outbox.handOver(keysOf(batch), proven);
       report('sent', { beacon: 1, count: batch.length, ...(!proven && { kept: 1 }) });
     }
     outbox.rescue();
@@ -87,7 +86,7 @@ export function createHandover({ outbox, courier, reach, endpoint, mayLeave, opt
       if (hiding) {
         if (!queued) queueMicrotask(handOver);
         queued = true;
-      } else if (document.visibilityState === 'hidden') courier.soon();
+      } else if (pageHidden()) courier.soon();
       else courier.schedule(options().flushInterval);
     },
   };

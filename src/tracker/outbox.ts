@@ -18,7 +18,7 @@
  */
 import { recordBytes, splitBatches } from '../lib/batch';
 import { eventJson } from '../lib/context';
-import { isKey, keyTab, keyTime } from '../lib/eventKey';
+import { isKey, keysOf, keyTab, keyTime } from '../lib/eventKey';
 import { guard } from '../lib/guard';
 import { debug, warn } from '../lib/log';
 import { parseJson } from '../lib/parseJson';
@@ -246,7 +246,7 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
           (keyTab(key) === tabId || now - keyTime(key) <= maxAge),
       );
       const keep = new Set(kept);
-      const gone = all.filter((record) => !keep.has(record)).map(([key]) => key);
+      const gone = keysOf(all.filter((record) => !keep.has(record)));
       const bad = gone.filter((key) => marks[key] !== 0).length;
       if (bad) {
         warn(bad + ' events dropped (maxAge or corrupt)');
@@ -257,7 +257,7 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
       await forget(gone.concat(over));
       // Marks read above whose events are gone are cleared (not those made
       // since, nor this tab's own still in memory); handed-over ones wait out their grace.
-      const left = new Set(kept.map(([key]) => key));
+      const left = new Set(keysOf(kept));
       mark(!!spill, (held) => Object.keys(held).forEach((key) => key in marks && !left.has(key) && !own.has(key) && delete held[key]));
       return othersOf(kept.filter(([key]) => keyTab(key) !== tabId), marks, now);
     },
@@ -268,7 +268,7 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
       buffer = [];
       own.clear();
       lsSet(MARKS, null);
-      return (writing = writing.then(async () => forget((await store.all()).map(([key]) => key).filter((key) => key < cutoff))));
+      return (writing = writing.then(async () => forget(keysOf(await store.all()).filter((key) => key < cutoff))));
     },
   };
 }
@@ -287,7 +287,7 @@ function overCaps(records: QueueRecord[], { maxQueue, maxQueueBytes }: OutboxLim
     say(excess + ' oldest events dropped: queue full (maxQueue ' + maxQueue + ', maxQueueBytes ' + maxQueueBytes + ') while the collector fails');
     report('dropped', { reason: 'queue limits', count: excess });
   }
-  return records.slice(0, excess).map(([key]) => key);
+  return keysOf(records.slice(0, excess));
 }
 
 /** Other tabs' records that may be sent `now` (not in a handover's grace), and when the first of the others may go (Infinity: none). */
