@@ -27,7 +27,7 @@ import { createConsent } from './tracker/consent';
 import { createDelivery, type Delivery } from './tracker/delivery';
 import { createHeld } from './tracker/held';
 import { createRecorder, EVENT_NAMES } from './tracker/recorder';
-import { beacon } from './lib/transport';
+import { handOff } from './lib/transport';
 import type { CallSite, Dependencies, Firstparty, FirstpartyEvent, Properties, SourceMiddleware } from './types';
 
 export type { CallSite, Dependencies, Firstparty, FirstpartyEvent, Properties, SourceMiddleware } from './types';
@@ -47,7 +47,7 @@ const isFunction = (value: unknown, method: string) => typeof value === 'functio
  * bundler users create their own:
  * `const fp = createFirstparty(); fp.load('WRITE_KEY', 'fp.example.com');`
  */
-export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeacon = beacon }: Dependencies = {}): Firstparty {
+export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeacon: givenBeacon }: Dependencies = {}): Firstparty {
   const emitter = createEmitter();
   /** Tags this page's events, so other tabs leave them to us while we live. */
   let tabId = randomId('', 8);
@@ -91,7 +91,7 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     domain,
     // Recording is allowed (at load, consent, opt-in): the IDs (stored ones, an earlier visit's, if any), delivery, the held calls.
     allow() {
-      identity = createIdentity(options.sessionTimeout, domain, options.storage);
+      identity = createIdentity(options.sessionTimeout, domain, options.storage, options.serverCookie);
       rememberZone(local());
       delivery!.start();
       held.release();
@@ -174,7 +174,8 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
         mayLeave: privacy.mayLeave,
         options: () => options,
         fetch: fetchImpl,
-        sendBeacon,
+        // A keepalive fetch in the credentials mode asked for (transport.ts), unless a test swaps in a beacon.
+        sendBeacon: givenBeacon || ((url, body) => handOff(url, body, options.credentials, fetchImpl)),
         report,
       });
       cleanups.push(delivery.stop);

@@ -34,6 +34,7 @@ export interface CallSite {
 export interface Dependencies {
   queue?: EventStore;
   fetch?: typeof fetch;
+  /** What hands a body over at page hide; default a keepalive `fetch` (or `navigator.sendBeacon` without one). */
   sendBeacon?: (url: string, body: string) => boolean;
 }
 

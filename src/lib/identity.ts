@@ -57,8 +57,20 @@ export interface Identity {
  * session across tabs: any tab's activity keeps it alive for all of them.
  * `domain` is the cookie Domain, or a function giving it when first written
  * (the tracker probes it then, not at load).
+ *
+ * With `serverCookie`, the collector's responses keep the cookies alive
+ * (`Set-Cookie` from the site's own origin, which Safari does not cap at 7
+ * days as it does every cookie written by script): a cookie is then written
+ * only when it is missing or holds another value (a new session, identify(),
+ * reset()), never just to extend it. A cookie the server set with the same
+ * value is left as it is, its lifetime included.
  */
-export function createIdentity(sessionTimeout: number, domain: string | (() => string), storage: IdentityStorage = 'cookie'): Identity {
+export function createIdentity(
+  sessionTimeout: number,
+  domain: string | (() => string),
+  storage: IdentityStorage = 'cookie',
+  serverCookie = false,
+): Identity {
   let profile = '';
   let session = '';
   // Inactivity within this tab is measured on the monotonic clock
@@ -119,9 +131,10 @@ export function createIdentity(sessionTimeout: number, domain: string | (() => s
 
   function write(now: number): void {
     if (cookies) {
-      const on = typeof domain == 'function' ? domain() : domain;
-      writeCookie(PROFILE_COOKIE, profile, PROFILE_MAX_AGE, on);
-      writeCookie(SESSION_COOKIE, session, Math.round(sessionTimeout / 1000), on);
+      const put = (name: string, value: string, maxAge: number) =>
+        (serverCookie && readCookie(name) === value) || writeCookie(name, value, maxAge, typeof domain == 'function' ? domain() : domain);
+      put(PROFILE_COOKIE, profile, PROFILE_MAX_AGE);
+      put(SESSION_COOKIE, session, Math.round(sessionTimeout / 1000));
     }
     if (persistent) {
       lsSet(PROFILE_COOKIE, profile);

@@ -57,6 +57,30 @@ export interface FirstpartyOptions {
    * record nothing until `consent(true)`. Anything else is taken as `false`.
    */
   consent?: boolean | 'pending' | 'granted' | 'denied';
+  /**
+   * Whether requests to the collector carry cookies (fetch's credentials
+   * mode). `'same-origin'` (default): only on a path of the site's own origin
+   * (`host: '/fp'`, a reverse proxy), never cross-origin, so a collector
+   * answering CORS with `Access-Control-Allow-Origin: *` receives every event.
+   * `'include'`: cross-origin too, for a collector that needs its own cookies
+   * and echoes the page's origin with `Access-Control-Allow-Credentials: true`.
+   * `'omit'`: never. Anything else is taken as the default.
+   */
+  credentials?: 'omit' | 'same-origin' | 'include';
+  /**
+   * The collector keeps the `fpid`/`fsid` cookies alive with `Set-Cookie`
+   * (README "Deploy on your own origin"): the script then writes one only
+   * when it is missing or its value changes (a new session, identify(),
+   * reset()), never merely to extend it, since a cookie written by script is
+   * capped at 7 days in Safari. Default false: the script keeps them alive.
+   */
+  serverCookie?: boolean;
+  /**
+   * ms after which a call's callback runs even if the event is not stored yet
+   * (analytics.js's `timeout`, also settable with `firstparty.timeout(ms)`).
+   * Default 300: a link that navigates in its callback waits at most that long.
+   */
+  callbackTimeout?: number;
 }
 
 /** Options with every default filled in. */
@@ -67,6 +91,7 @@ const CHOICES: Record<string, unknown[]> = {
   storage: ['cookie', 'localStorage', 'memory', 'none'],
   pageviews: [false, 'history'],
   consent: [true, 'granted', 'pending', false, 'denied'],
+  credentials: ['same-origin', 'include', 'omit'],
 };
 
 /**
@@ -89,6 +114,9 @@ export const DEFAULTS: ResolvedOptions = {
   pageviews: false,
   respectPrivacySignals: true,
   consent: true,
+  credentials: 'same-origin',
+  serverCookie: false,
+  callbackTimeout: 300,
 };
 
 /**

@@ -19,14 +19,22 @@ export const REQUEST_TIMEOUT_MS = 30000;
  * POSTs a JSON body with `fetch`. `keepalive` (used while the page is hidden)
  * lets the request finish if the page goes away while it is in flight; the
  * browser allows it only up to 64 KiB in flight per page, so visible pages
- * send without it, in larger bodies. `credentials: 'include'` sends the collector's own
- * cookies (Firstparty's `fsid`), as `sendBeacon` does anyway.
+ * send without it, in larger bodies. `credentials` is the tracker's option
+ * (default `'same-origin'`: cookies only to a path on the page's own origin,
+ * so a cross-origin collector answering `Access-Control-Allow-Origin: *` is
+ * not refused, as every credentialed request would be).
  * The response body is always read: Chromium counts a keepalive request
  * against the page's 64 KiB allowance until its response body is consumed, so
  * unread responses make later batches fail (seen in the browser suite).
  * `fetchImpl` is the seam tests swap.
  */
-export async function post(url: string, body: string, keepalive: boolean, fetchImpl: typeof fetch = fetch): Promise<SendResult> {
+export async function post(
+  url: string,
+  body: string,
+  keepalive: boolean,
+  fetchImpl: typeof fetch = fetch,
+  credentials: RequestCredentials = 'same-origin',
+): Promise<SendResult> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
   try {
@@ -37,7 +45,7 @@ export async function post(url: string, body: string, keepalive: boolean, fetchI
         method: 'POST',
         body,
         keepalive,
-        credentials: 'include',
+        credentials,
         headers: { 'Content-Type': 'application/json' },
         signal: controller.signal,
       }),
@@ -50,6 +58,29 @@ export async function post(url: string, body: string, keepalive: boolean, fetchI
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Whether `fetch` keeps a request alive past its page here: Chromium 66,
+ * Safari 13, Firefox 133 (`Request.prototype.keepalive` shipped with it).
+ */
+export const keepaliveFetch = () => typeof Request == 'function' && 'keepalive' in Request.prototype;
+
+/**
+ * Hands a body over as the page goes away: a keepalive `fetch` in the
+ * tracker's `credentials` mode where the browser has one, else `sendBeacon`
+ * (which always sends cookies, so a cross-origin collector answering
+ * `Access-Control-Allow-Origin: *` refuses it: Firefox before 133). The
+ * request is started at once; its answer, if the page lives to read it, is
+ * read and dropped (reading frees Chromium's keepalive quota: see post()):
+ * a handover is judged by reachability, as a beacon is (handover.ts).
+ * The page's own `fetch` is used, as for every request: wrappers (error
+ * monitors) pass `keepalive` on.
+ */
+export function handOff(url: string, body: string, credentials: RequestCredentials, fetchImpl?: typeof fetch): boolean {
+  if (!keepaliveFetch()) return beacon(url, body);
+  void post(url, body, true, fetchImpl, credentials);
+  return true;
 }
 
 /**

@@ -61,7 +61,7 @@ export interface CourierDependencies {
    */
   mayLeave(): boolean;
   /** The tracker's options (read when needed: load() sets them). */
-  options(): { maxBatchBytes: number; flushInterval: number };
+  options(): { maxBatchBytes: number; flushInterval: number; credentials: RequestCredentials };
   fetch?: typeof fetch;
   report(name: string, detail?: unknown): void;
 }
@@ -193,7 +193,7 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     const keys = keysOf(batch);
     keys.forEach((key) => inflight.set(key, keepalive));
     keepaliveBytes += bytes;
-    const result = await post(endpoint(), body, keepalive, fetchImpl);
+    const result = await post(endpoint(), body, keepalive, fetchImpl, options().credentials);
     keys.forEach((key) => inflight.delete(key));
     keepaliveBytes -= bytes;
     const { status } = result;

@@ -1,8 +1,9 @@
 /**
  * The page-hide handover: when the page is, or may be, going away, this
- * tab's unacknowledged events are handed to `sendBeacon`, which the browser
- * delivers after the page is gone (64 KiB in flight per page, shared with
- * keepalive requests). No receipt, no delete: the events are deleted only
+ * tab's unacknowledged events are handed to the browser in keepalive requests
+ * (`sendBeacon` where fetch has no keepalive: transport.ts handOff), which it
+ * delivers after the page is gone (64 KiB in flight per page, shared by all
+ * keepalive requests and beacons). No receipt, no delete: the events are deleted only
  * when the collector was demonstrably reachable (reachability.ts: a 2xx in
  * the last 30 s and no failure since); otherwise they are handed over *and
  * kept*, marked, and sent again with the same `event_id` once the grace
@@ -28,6 +29,7 @@ export interface HandoverDependencies {
   /** Whether events may leave now (see courier.ts): a hiding page hands nothing over otherwise. */
   mayLeave(): boolean;
   options(): { maxBatchBytes: number; flushInterval: number };
+  /** Hands one body over (transport.ts handOff); false when the browser refuses it. */
   sendBeacon(url: string, body: string): boolean;
   report(name: string, detail?: unknown): void;
 }

@@ -337,3 +337,62 @@ describe('createIdentity: reset and storage modes', () => {
     expect(createIdentity(TIMEOUT, '', 'memory').profileId()).not.toBe(cookieProfile);
   });
 });
+
+describe('createIdentity: serverCookie (the collector keeps the cookies alive: issue 13)', () => {
+  /** The collector's Set-Cookie, as a browser keeps it: one year for fpid, the timeout for fsid. */
+  const serverSets = (profile: string, session: string) => {
+    document.cookie = `${PROFILE_COOKIE}=${encodeURIComponent(profile)}; Path=/; Max-Age=31536000`;
+    document.cookie = `${SESSION_COOKIE}=${encodeURIComponent(session)}; Path=/; Max-Age=1800`;
+    jar.writes.length = 0;
+  };
+
+  it('writes no cookie the server set with the same value, however often IDs are read and events made', () => {
+    serverSets('auth0|5f7c', 'SE' + 'a'.repeat(30));
+    vi.useFakeTimers({ now: T0 });
+    const identity = createIdentity(TIMEOUT, '', 'cookie', true);
+    expect(identity.profileId()).toBe('auth0|5f7c');
+    expect(identity.sessionId()).toBe('SE' + 'a'.repeat(30));
+    vi.advanceTimersByTime(10 * MIN);
+    identity.sessionId();
+    expect(jar.writes).toEqual([]);
+    // The mirror is still kept: it is what outlives a cookie the browser dropped.
+    expect(localStorage.getItem(PROFILE_COOKIE)).toBe('auth0|5f7c');
+  });
+
+  it('without the option, the script extends both cookies at each read of storage (unchanged)', () => {
+    serverSets('PRserver', 'SE' + 'a'.repeat(30));
+    createIdentity(TIMEOUT, '').sessionId();
+    expect(jar.writesOf(PROFILE_COOKIE)).toHaveLength(1);
+    expect(jar.writesOf(SESSION_COOKIE)).toHaveLength(1);
+  });
+
+  it('writes a cookie that is missing (a first visit), once', () => {
+    const identity = createIdentity(TIMEOUT, '', 'cookie', true);
+    const profile = identity.profileId();
+    identity.sessionId();
+    expect(jar.writesOf(PROFILE_COOKIE)).toHaveLength(1);
+    expect(jar.get(PROFILE_COOKIE)).toBe(profile);
+    expect(createIdentity(TIMEOUT, '', 'cookie', true).profileId()).toBe(profile);
+    expect(jar.writesOf(PROFILE_COOKIE)).toHaveLength(1);
+  });
+
+  it('writes a changed value: identify() (setProfileId), reset(), a new session after the timeout', () => {
+    serverSets('PRserver', 'SE' + 'a'.repeat(30));
+    vi.useFakeTimers({ now: T0 });
+    const identity = createIdentity(TIMEOUT, '', 'cookie', true);
+    identity.sessionId();
+    identity.setProfileId('user-42');
+    expect(jar.get(PROFILE_COOKIE)).toBe('user-42');
+    expect(jar.writesOf(SESSION_COOKIE)).toHaveLength(0);
+    identity.reset();
+    expect(jar.get(PROFILE_COOKIE)).toBe(identity.profileId());
+    expect(jar.get(SESSION_COOKIE)).toBe(identity.sessionId());
+    const session = identity.sessionId();
+    jar.writes.length = 0;
+    vi.advanceTimersByTime(TIMEOUT + MIN);
+    const next = identity.sessionId();
+    expect(next).not.toBe(session);
+    expect(jar.writesOf(SESSION_COOKIE)).toHaveLength(1);
+    expect(jar.writesOf(PROFILE_COOKIE)).toHaveLength(0);
+  });
+});

@@ -12,6 +12,9 @@ describe('resolveOptions', () => {
       sessionTimeout: 30 * 60 * 1000,
       maxBatchBytes: 131072,
       storage: 'cookie',
+      credentials: 'same-origin',
+      serverCookie: false,
+      callbackTimeout: 300,
     });
     expect(bad).not.toHaveBeenCalled();
   });
@@ -46,6 +49,15 @@ describe('resolveOptions', () => {
   it('takes a visible-page batch size above the 64 KiB keepalive quota (hidden pages stay within it: see courier)', () => {
     expect(resolveOptions({ maxBatchBytes: 1e6 }, () => {}).maxBatchBytes).toBe(1e6);
     expect(resolveOptions({ maxBatchBytes: 5000 }, () => {}).maxBatchBytes).toBe(5000);
+  });
+
+  it("takes credentials as 'same-origin', 'include' or 'omit'; anything else is the default", () => {
+    const bad = vi.fn();
+    for (const mode of ['same-origin', 'include', 'omit']) expect(resolveOptions({ credentials: mode }, bad).credentials).toBe(mode);
+    expect(bad).not.toHaveBeenCalled();
+    expect(resolveOptions({ credentials: 'Include' }, bad).credentials).toBe('same-origin');
+    expect(resolveOptions({ serverCookie: 'yes', callbackTimeout: -1 }, bad)).toMatchObject({ serverCookie: false, callbackTimeout: 300 });
+    expect(bad.mock.calls.map(([k]) => k)).toEqual(['credentials', 'serverCookie', 'callbackTimeout']);
   });
 
   it('ignores garbage option objects', () => {

@@ -1,18 +1,24 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { beacon, post, REQUEST_TIMEOUT_MS } from '../../src/lib/transport';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beacon, handOff, keepaliveFetch, post, REQUEST_TIMEOUT_MS } from '../../src/lib/transport';
 import { fakeFetch } from '../helpers/fakeNetwork';
 
 const URL_ = 'https://fp.example.com/events/track/bulk';
 
 describe('post', () => {
-  it('POSTs JSON with keepalive and credentials', async () => {
+  it("POSTs JSON with keepalive, and credentials 'same-origin' by default (no cookies cross-origin: issue 13)", async () => {
     const net = fakeFetch([200]);
     const result = await post(URL_, '{"events":[]}', true, net.fetch);
     expect(result).toEqual({ status: 200, retryAfter: 0, text: '{"status":"success"}' });
     const { url, init } = net.requests[0];
     expect(url).toBe(URL_);
-    expect(init).toMatchObject({ method: 'POST', body: '{"events":[]}', keepalive: true, credentials: 'include' });
+    expect(init).toMatchObject({ method: 'POST', body: '{"events":[]}', keepalive: true, credentials: 'same-origin' });
     expect(new Headers(init.headers).get('Content-Type')).toBe('application/json');
+  });
+
+  it.each(['include', 'omit'] as const)('sends credentials %s when asked', async (mode) => {
+    const net = fakeFetch([200]);
+    await post(URL_, '{}', false, net.fetch, mode);
+    expect(net.requests[0].init.credentials).toBe(mode);
   });
 
   it('sends without keepalive when asked (a visible page: no 64 KiB quota)', async () => {
@@ -57,6 +63,53 @@ describe('post', () => {
       throw new Error('sync');
     }) as unknown as typeof fetch;
     expect(await post(URL_, '{}', true, throwsSync)).toEqual({ status: 0, retryAfter: 0, text: '' });
+  });
+});
+
+describe('handOff', () => {
+  // happy-dom's Request has no keepalive; Chromium, Firefox 133+ and Safari do.
+  beforeEach(() => vi.stubGlobal('Request', class { get keepalive() { return false; } }));
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.unstubAllGlobals();
+  });
+
+  it('starts a keepalive fetch in the credentials mode at once, and no beacon', () => {
+    const send = vi.spyOn(navigator, 'sendBeacon').mockReturnValue(true);
+    const net = fakeFetch([200]);
+    expect(keepaliveFetch()).toBe(true);
+    expect(handOff(URL_, '{"events":[1]}', 'same-origin', net.fetch)).toBe(true);
+    // Started synchronously: the page may be gone after this task.
+    expect(net.requests).toHaveLength(1);
+    expect(net.requests[0].init).toMatchObject({ method: 'POST', body: '{"events":[1]}', keepalive: true, credentials: 'same-origin' });
+    expect(send).not.toHaveBeenCalled();
+  });
+
+  it('uses the page’s fetch (a wrapper passes keepalive on) when none is given', () => {
+    const net = fakeFetch([200]);
+    vi.stubGlobal('fetch', net.fetch);
+    handOff(URL_, '{}', 'include', undefined);
+    expect(net.requests[0].init).toMatchObject({ keepalive: true, credentials: 'include' });
+  });
+
+  it('falls back to sendBeacon where fetch has no keepalive (Firefox before 133)', () => {
+    const send = vi.spyOn(navigator, 'sendBeacon').mockReturnValue(true);
+    const net = fakeFetch([200]);
+    vi.stubGlobal('Request', function Request() {});
+    expect(keepaliveFetch()).toBe(false);
+    vi.stubGlobal('Request', undefined);
+    expect(keepaliveFetch()).toBe(false);
+    expect(handOff(URL_, '{}', 'same-origin', net.fetch)).toBe(true);
+    expect(send).toHaveBeenCalledTimes(1);
+    expect(net.requests).toHaveLength(0);
+    send.mockReturnValue(false);
+    expect(handOff(URL_, '{}', 'same-origin', net.fetch)).toBe(false);
+  });
+
+  it('never throws: a fetch that throws or rejects is only an unanswered request', async () => {
+    expect(handOff(URL_, '{}', 'same-origin', (() => { throw new TypeError('blocked'); }) as any)).toBe(true);
+    expect(handOff(URL_, '{}', 'same-origin', (() => Promise.reject(new TypeError('quota'))) as any)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 0));
   });
 });
 
