@@ -26,11 +26,12 @@ import { watchHistory } from './lib/watchHistory';
 import { createConsent } from './tracker/consent';
 import { createDelivery, type Delivery } from './tracker/delivery';
 import { createHeld } from './tracker/held';
+import { callbackOf } from './tracker/callbacks';
 import { createRecorder, EVENT_NAMES } from './tracker/recorder';
 import { handOff } from './lib/transport';
 import type { CallSite, Dependencies, Firstparty, FirstpartyEvent, Properties, SourceMiddleware } from './types';
 
-export type { CallSite, Dependencies, Firstparty, FirstpartyEvent, Properties, SourceMiddleware } from './types';
+export type { Callback, CallSite, Dependencies, Firstparty, FirstpartyEvent, Properties, SourceMiddleware } from './types';
 export { EVENT_NAMES };
 
 /**
@@ -67,6 +68,8 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
   let readyCallbacks: (() => void)[] | undefined = [];
   const middlewares: SourceMiddleware[] = [];
   let noIntegrations = 0;
+  /** Set by timeout(ms), which wins over the option. */
+  let callbackTimeout: number | undefined;
   const cleanups: (() => void)[] = [];
 
   /** A library event for `on()` listeners, logged in debug mode. */
@@ -78,8 +81,8 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
   let delivery: Delivery | undefined;
 
   /** Takes a finished event from the recorder into the outbox. */
-  function keep(event: FirstpartyEvent, callback: unknown): void {
-    delivery!.outbox.add(event, callback);
+  function keep(event: FirstpartyEvent, done?: () => void): void {
+    delivery!.outbox.add(event, done);
     report('track', event);
     delivery!.handover.added();
   }
@@ -116,9 +119,13 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
    * loaded or consent is pending (and behind calls still waiting), and are
    * discarded when recording is blocked.
    */
-  function call(method: string, args: any[], site: CallSite): void {
-    if (privacy.blocks()) debug('not recorded:', privacy.reason());
-    else if (held.any() || !privacy.recording()) held.hold(method, args, site);
+  function call(method: string, args: any[], given: CallSite): void {
+    // The callback's timeout runs from the call (or its replay): it is never later than that.
+    const site = { ...given, done: callbackOf(args, callbackTimeout ?? options.callbackTimeout) };
+    if (privacy.blocks()) {
+      debug('not recorded:', privacy.reason());
+      site.done();
+    } else if (held.any() || !privacy.recording()) held.hold(method, args, site);
     else run(method, args, site);
   }
 
@@ -202,6 +209,10 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     getSessionId: () => identity?.sessionId(undefined, true),
     debug(on = true) {
       logState.debug = !!on;
+    },
+    // analytics.js's timeout(ms): how long a callback may wait for its event to be stored.
+    timeout(ms: number) {
+      ms >= 0 ? (callbackTimeout = ms) : warn('timeout() needs a number of ms', ms);
     },
     on: listen('on'),
     once: listen('once'),

@@ -9,7 +9,7 @@
  * ```
  */
 export { createFirstparty } from './firstparty';
-export type { Firstparty, FirstpartyEvent, Dependencies, CallSite } from './firstparty';
+export type { Callback, Firstparty, FirstpartyEvent, Dependencies, CallSite, Properties, SourceMiddleware } from './firstparty';
 export type { FirstpartyOptions } from './lib/options';
 export type { EventContext, PageContext, CampaignContext } from './lib/context';
 export type { EventStore, QueueRecord } from './lib/queue';

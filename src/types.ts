@@ -28,6 +28,8 @@ export interface CallSite {
   /** ms since the epoch when the call was made. */
   time?: number;
   page?: PageSnapshot;
+  /** The call's callback, run once (tracker/callbacks.ts). @internal */
+  done?: () => void;
 }
 
 /** The test seams: everything with side effects beyond the page, swappable. */
@@ -37,6 +39,9 @@ export interface Dependencies {
   /** What hands a body over at page hide; default a keepalive `fetch` (or `navigator.sendBeacon` without one). */
   sendBeacon?: (url: string, body: string) => boolean;
 }
+
+/** A call's callback: it runs exactly once (tracker/callbacks.ts). */
+export type Callback = () => void;
 
 /** Properties or traits: a plain object of JSON-able values. */
 export type Properties = Record<string, unknown>;
@@ -55,18 +60,37 @@ export type SourceMiddleware = (context: { payload: FirstpartyEvent & { obj: Fir
 export interface Firstparty {
   /** Starts tracking: `host` is the collection Domain (`fp.example.com`), or an origin with a scheme. */
   load(writeKey: string, host: string, options?: FirstpartyOptions): void;
-  /** Records an event; `callback` runs once it is stored. */
-  track(name: string, properties?: Properties, options?: unknown, callback?: () => void): void;
-  /** Records `Page Viewed` with the page fields: `page()`, `page(name)`, `page(category, name, properties)`. */
-  page(...args: unknown[]): void;
+  /**
+   * Records an event. `callback` (in any of the positions analytics.js takes)
+   * runs exactly once: when the event is stored, at once when it will not be
+   * recorded, and at the latest after `callbackTimeout` ms (300).
+   */
+  track(name: string, callback?: Callback): void;
+  track(name: string, properties?: Properties, callback?: Callback): void;
+  track(name: string, properties?: Properties, options?: unknown, callback?: Callback): void;
+  /** Records `Page Viewed` with the page fields; its callback runs as track()'s. */
+  page(callback?: Callback): void;
+  page(name: string, callback?: Callback): void;
+  page(name: string, properties?: Properties, options?: unknown, callback?: Callback): void;
+  page(category: string, name: string, properties?: Properties, options?: unknown, callback?: Callback): void;
+  page(properties?: Properties, options?: unknown, callback?: Callback): void;
   /** The same as `page()` (Firstparty's older name). */
   pageview(...args: unknown[]): void;
-  /** Sets (or keeps) the profile ID and records `Profile Identified` with the traits. */
-  identify(profileId?: string | Properties, traits?: Properties, options?: unknown, callback?: () => void): void;
-  /** Records `Group Identified` with `group_id` and the traits. */
-  group(groupId: string, traits?: Properties, options?: unknown, callback?: () => void): void;
-  /** Records `Profile Aliased` (`previous_id` → `new_id`) and continues as `newId`. */
-  alias(newId: string, previousId?: string, options?: unknown, callback?: () => void): void;
+  /** Sets (or keeps) the profile ID and records `Profile Identified` with the traits; its callback runs as track()'s. */
+  identify(callback?: Callback): void;
+  identify(profileId: string, callback?: Callback): void;
+  identify(profileId: string, traits?: Properties, callback?: Callback): void;
+  identify(profileId: string | undefined, traits?: Properties, options?: unknown, callback?: Callback): void;
+  identify(traits: Properties, callback?: Callback): void;
+  identify(traits: Properties, options?: unknown, callback?: Callback): void;
+  /** Records `Group Identified` with `group_id` and the traits; its callback runs as track()'s. */
+  group(groupId: string, callback?: Callback): void;
+  group(groupId: string, traits?: Properties, callback?: Callback): void;
+  group(groupId: string, traits?: Properties, options?: unknown, callback?: Callback): void;
+  /** Records `Profile Aliased` (`previous_id` → `new_id`) and continues as `newId`; its callback runs as track()'s. */
+  alias(newId: string, callback?: Callback): void;
+  alias(newId: string, previousId?: string, callback?: Callback): void;
+  alias(newId: string, previousId?: string, options?: unknown, callback?: Callback): void;
   /**
    * Replaces the profile ID without recording anything; returns the current
    * one. Before load() or consent it waits with the recording calls.
@@ -87,6 +111,8 @@ export interface Firstparty {
   getSessionId(): string | undefined;
   /** Console logging of every event and decision (`debug(false)` stops it). */
   debug(on?: boolean): void;
+  /** ms a call's callback may wait for its event to be stored (analytics.js's timeout; the `callbackTimeout` option, default 300). */
+  timeout(ms: number): void;
   /** Listens to the library's own events: `track`, `sent`, `failed`, `dropped`, `ready`. */
   on(name: string, handler: Handler): void;
   once(name: string, handler: Handler): void;

@@ -44,12 +44,12 @@ export function createHeld(run: (...call: HeldCall) => void, allowed: () => bool
     any: (): boolean => !!calls[0],
     /** Holds a call; one held now notes its own moment and page, as the snippet does. */
     hold(method: string, args: any[], site: CallSite): void {
-      if (calls.push([method, args, site.time ? site : { time: Date.now(), page: pageSnapshot() }]) > MAX_HELD) {
-        calls.shift();
+      if (calls.push([method, args, site.time ? site : { ...site, time: Date.now(), page: pageSnapshot() }]) > MAX_HELD) {
+        calls.shift()![2].done?.();
         (dropped++ ? debug : warn)('over ' + MAX_HELD + ' calls held: the oldest dropped');
       }
     },
-    /** Discards every held call; returns how many there were. */
-    clear: (): number => calls.splice(0).length,
+    /** Discards every held call (their callbacks run now: nothing will be recorded); returns how many there were. */
+    clear: (): number => calls.splice(0).map(([, , site]) => site.done?.()).length,
   };
 }

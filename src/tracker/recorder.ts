@@ -3,7 +3,8 @@
  * `group`, `alias`) into an event at its call site — the name cleaned, the
  * properties repaired and copied, the page and time of the call, the IDs —
  * and passes it through the source middlewares. What comes out is handed to
- * `keep` (the outbox) with the call's callback. Nothing here stores or sends.
+ * `keep` (the outbox) with the call's callback (`site.done`), which runs at
+ * once when the call records nothing. Nothing here stores or sends.
  */
 import { captureContext, pageSnapshot } from '../lib/context';
 import type { Identity } from '../lib/identity';
@@ -32,8 +33,8 @@ export interface RecorderContext {
    * is dropped, even if recording has resumed since (it carries the old IDs).
    */
   era(): number;
-  /** Takes a finished event (and the call's callback). */
-  keep(event: FirstpartyEvent, callback: unknown): void;
+  /** Takes a finished event, and the call's done (its callback, run once the event is stored). */
+  keep(event: FirstpartyEvent, done?: () => void): void;
   /** A library event for `on()` listeners. */
   report(name: string, detail?: unknown): void;
 }
@@ -47,10 +48,10 @@ export const isObject = (value: unknown): value is Properties => !!value && type
  */
 export function createRecorder(tracker: RecorderContext) {
   /** Builds an event at its call site and passes it through the source middlewares. */
-  function record(name: unknown, properties: unknown, site: CallSite, callback?: unknown): void {
+  function record(name: unknown, properties: unknown, site: CallSite): void {
     // Control characters (C0 and C1) are removed and names capped at 200 characters.
     const clean = typeof name === 'string' && name.replace(/[\0-\x1f\x7f-\x9f]/g, '').trim().slice(0, 200);
-    if (!clean) return warn('event without a name dropped:', name);
+    if (!clean) return dropped(site, 'event without a name dropped:', name);
     const time = site.time || Date.now();
     const identity = tracker.identity();
     // The session first: it is what re-reads storage, so a reset() in another
@@ -72,16 +73,22 @@ export function createRecorder(tracker: RecorderContext) {
         created_at: new Date(time).toISOString(),
       },
       0,
-      callback,
+      site.done,
       tracker.era(),
     );
   }
 
-  function runMiddlewares(event: FirstpartyEvent, index: number, callback: unknown, era: number): void {
+  /** The call records nothing: warned about, and its callback runs now. */
+  function dropped(site: CallSite, ...warning: unknown[]): void {
+    warn(...warning);
+    site.done?.();
+  }
+
+  function runMiddlewares(event: FirstpartyEvent, index: number, done: (() => void) | undefined, era: number): void {
     const middleware = tracker.middlewares[index];
     // A next() that arrives after an opt-out or a withdrawn consent: the event must not be kept.
-    if (era !== tracker.era()) return tracker.report('dropped', { reason: 'privacy' });
-    if (!middleware) return tracker.keep(event, callback);
+    if (era !== tracker.era()) return done?.(), tracker.report('dropped', { reason: 'privacy' });
+    if (!middleware) return tracker.keep(event, done);
     let called = 0;
     try {
       // Segment-style middlewares read `payload.obj`; non-enumerable, so not sent.
@@ -89,12 +96,15 @@ export function createRecorder(tracker: RecorderContext) {
       middleware({
         payload: event as FirstpartyEvent & { obj: FirstpartyEvent },
         next: (result) => {
-          if (!called++) isObject(result) ? runMiddlewares(result as FirstpartyEvent, index + 1, callback, era) : tracker.report('dropped', { reason: 'middleware' });
+          if (called++) return;
+          if (isObject(result)) return runMiddlewares(result as FirstpartyEvent, index + 1, done, era);
+          done?.();
+          tracker.report('dropped', { reason: 'middleware' });
         },
       });
     } catch (error) {
       // A middleware that throws may have been about to strip PII: drop rather than leak.
-      called++;
+      if (!called++) done?.();
       warn('middleware threw; event dropped', error);
     }
   }
@@ -132,7 +142,6 @@ export function createRecorder(tracker: RecorderContext) {
         ...cleanProperties(args.filter(isObject)[0]),
       },
       site,
-      args.filter((arg) => typeof arg === 'function')[0],
     );
   }
 
@@ -140,21 +149,22 @@ export function createRecorder(tracker: RecorderContext) {
     setProfile,
     /** Records one call of `track`, `identify`, `group`, `alias`, `page` or `pageview`. */
     call(method: string, args: any[], site: CallSite): void {
-      const [first, second, , fourth] = args;
+      // A function is the call's callback (site.done), in whichever position: never properties or an ID.
+      const [first, second] = args.map((arg) => (typeof arg == 'function' ? undefined : arg));
       const newId = typeof first === 'string' && first ? first : 0;
-      if (method === 'track') return record(first, second, site, fourth);
+      if (method === 'track') return record(first, second, site);
       if (method === 'identify') {
         // identify(traits) or identify(profileId, traits, options, callback)
-        if (isObject(first)) return record(EVENT_NAMES.identify, first, site, args[2]);
+        if (isObject(first)) return record(EVENT_NAMES.identify, first, site);
         setProfile(first);
-        return record(EVENT_NAMES.identify, second, site, fourth);
+        return record(EVENT_NAMES.identify, second, site);
       }
-      if (method === 'group') return newId ? record(EVENT_NAMES.group, { group_id: first, ...cleanProperties(second) }, site, fourth) : warn('group() needs an ID');
+      if (method === 'group') return newId ? record(EVENT_NAMES.group, { group_id: first, ...cleanProperties(second) }, site) : dropped(site, 'group() needs an ID');
       if (method === 'alias') {
         // The event says what the profile becomes: the ID as setProfile takes it, or nothing at all.
         const to = newId && profileIdOf(first);
-        if (!to) return warn('alias() needs an ID');
-        record(EVENT_NAMES.alias, { previous_id: typeof second === 'string' ? second : tracker.identity().profileId(), new_id: to }, site, fourth);
+        if (!to) return dropped(site, 'alias() needs an ID');
+        record(EVENT_NAMES.alias, { previous_id: typeof second === 'string' ? second : tracker.identity().profileId(), new_id: to }, site);
         return tracker.identity().setProfileId(to);
       }
       page(args, site);

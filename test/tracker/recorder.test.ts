@@ -5,6 +5,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Identity } from '../../src/lib/identity';
 import { eventJson } from '../../src/lib/context';
+import { callbackOf } from '../../src/tracker/callbacks';
 import { createRecorder, EVENT_NAMES } from '../../src/tracker/recorder';
 import type { CallSite, FirstpartyEvent, SourceMiddleware } from '../../src/types';
 import { VERSION } from '../../src/version';
@@ -48,7 +49,17 @@ function setup(middlewares: SourceMiddleware[] = []) {
     report,
   });
   const events = () => kept.map(({ event }) => event);
-  return { recorder, identity, kept, events, report, state, call: (method: string, ...args: unknown[]) => recorder.call(method, args, SITE) };
+  // As the tracker calls it: the call site carries the call's done (its callback, run once).
+  const call = (method: string, ...args: unknown[]) => recorder.call(method, args, { ...SITE, done: callbackOf(args, 300) });
+  return { recorder, identity, kept, events, report, state, call };
+}
+
+/** The done kept with an event runs the call's callback (once). */
+function expectRunsCallback(done: unknown, callback: ReturnType<typeof vi.fn>) {
+  expect(callback).not.toHaveBeenCalled();
+  (done as () => void)();
+  (done as () => void)();
+  expect(callback).toHaveBeenCalledTimes(1);
 }
 
 describe('track', () => {
@@ -95,11 +106,15 @@ describe('track', () => {
     expect(events()[0].properties).toEqual({ cart: { items: 1 } });
   });
 
-  it('passes the fourth argument, the callback, to keep()', () => {
-    const { call, kept } = setup();
-    const callback = () => {};
-    call('track', 'A', {}, {}, callback);
-    expect(kept[0].callback).toBe(callback);
+  it('passes the callback to keep(), in the 2nd, 3rd or 4th position (never as properties)', () => {
+    const { call, kept, events } = setup();
+    const callbacks = [vi.fn(), vi.fn(), vi.fn()];
+    call('track', 'A', callbacks[0]);
+    call('track', 'B', { b: 1 }, callbacks[1]);
+    call('track', 'C', { c: 1 }, {}, callbacks[2]);
+    expect(events().map((event) => event.properties)).toEqual([{}, { b: 1 }, { c: 1 }]);
+    kept.forEach(({ callback }, i) => expectRunsCallback(callback, callbacks[i]));
+    expect(warnings()).toEqual([]);
   });
 });
 
@@ -150,14 +165,14 @@ describe('page', () => {
 
   it('page(name) and page(category, name, properties, options, callback)', () => {
     const { call, kept } = setup();
-    const callback = () => {};
+    const callback = vi.fn();
     call('page', 'Pricing');
     call('page', 'Docs', 'Install', { version: 2 }, {}, callback);
     const [first, second] = kept;
     expect(first.event.properties).toMatchObject({ name: 'Pricing' });
     expect(first.event.properties).not.toHaveProperty('category');
     expect(second.event.properties).toMatchObject({ category: 'Docs', name: 'Install', version: 2, path: '/cart' });
-    expect(second.callback).toBe(callback);
+    expectRunsCallback(second.callback, callback);
   });
 
   it('page(properties) lets the page’s own fields override ours', () => {
@@ -185,32 +200,32 @@ describe('page', () => {
 describe('identify', () => {
   it('identify(id, traits, options, callback) sets the profile ID first: the event carries it', () => {
     const { call, kept, identity } = setup();
-    const callback = () => {};
+    const callback = vi.fn();
     call('identify', '  user-42 ', { email: 'a@example.com' }, {}, callback);
     expect(identity.setProfileId).toHaveBeenCalledWith('user-42');
     const [{ event, callback: passed }] = kept;
     expect(event).toMatchObject({ name: EVENT_NAMES.identify, profile_id: 'user-42', properties: { email: 'a@example.com' } });
     expect(event.name).toBe('Profile Identified');
-    expect(passed).toBe(callback);
+    expectRunsCallback(passed, callback);
   });
 
   it('identify(traits, options, callback) keeps the profile ID', () => {
     const { call, kept, identity } = setup();
-    const callback = () => {};
+    const callback = vi.fn();
     call('identify', { plan: 'pro' }, {}, callback);
     expect(identity.setProfileId).not.toHaveBeenCalled();
     expect(kept[0].event).toMatchObject({ name: 'Profile Identified', profile_id: PROFILE, properties: { plan: 'pro' } });
-    expect(kept[0].callback).toBe(callback);
+    expectRunsCallback(kept[0].callback, callback);
   });
 });
 
 describe('group', () => {
   it('records Group Identified with group_id and the traits', () => {
     const { call, kept } = setup();
-    const callback = () => {};
+    const callback = vi.fn();
     call('group', 'acme', { plan: 'team' }, {}, callback);
     expect(kept[0].event).toMatchObject({ name: 'Group Identified', properties: { group_id: 'acme', plan: 'team' } });
-    expect(kept[0].callback).toBe(callback);
+    expectRunsCallback(kept[0].callback, callback);
   });
 
   it.each([[[]], [['']], [[42]], [[{ plan: 'team' }]]])('without an ID %j: warned about, nothing recorded', (args) => {
@@ -363,12 +378,12 @@ describe('source middlewares', () => {
   it('may call next() later: the event is kept then, with the callback', () => {
     let release = () => {};
     const { call, kept } = setup([({ payload, next }) => void (release = () => next(payload))]);
-    const callback = () => {};
+    const callback = vi.fn();
     call('track', 'Later', {}, {}, callback);
     expect(kept).toEqual([]);
     release();
     expect(kept).toHaveLength(1);
-    expect(kept[0].callback).toBe(callback);
+    expectRunsCallback(kept[0].callback, callback);
   });
 
   it("get a context of their own: a change reaches neither the next event nor the shared context whose JSON is cached", () => {
