@@ -9,7 +9,7 @@
  * - courier.ts: stored events are delivered, retried, or dropped;
  * - handover.ts: what is left when the page goes away is handed to the browser.
  */
-import { rememberZone } from './lib/context';
+import { pageSnapshot, rememberZone } from './lib/context';
 import { topDomain } from './lib/cookies';
 import { createEmitter, type Handler } from './lib/emitter';
 import { createKeyMaker } from './lib/eventKey';
@@ -23,6 +23,7 @@ import { randomId } from './lib/randomId';
 import { createReachability } from './lib/reachability';
 import { bindElements, forElement, toElements, type Elements, type PerElement } from './lib/bindElements';
 import { watchHistory } from './lib/watchHistory';
+import { whenActivated } from './lib/whenActivated';
 import { createConsent } from './tracker/consent';
 import { createDelivery, type Delivery } from './tracker/delivery';
 import { createHeld } from './tracker/held';
@@ -42,6 +43,26 @@ const RECORDING = ['track', 'page', 'pageview', 'identify', 'group', 'alias'];
 
 /** Whether `value` is a function; warns about it when not. */
 const isFunction = (value: unknown, method: string) => typeof value === 'function' || warn(method + '() needs a function');
+
+/** trackLink/trackForm: records a track call when an element is clicked or a form submitted. */
+const trackElements =
+  (type: 'click' | 'submit', call: (method: string, args: any[], site: CallSite) => void, cleanups: (() => void)[]) =>
+  (elements: Elements, name: PerElement<string>, properties?: PerElement<Properties>) => {
+    if (!toElements(elements)[0]) warn(type + ': no elements to track:', elements);
+    cleanups.push(
+      bindElements(elements, type, (element) =>
+        guard(type, () => call('track', [forElement(name, element), properties && forElement(properties, element)], {}))(),
+      ),
+    );
+  };
+
+/**
+ * _replay(): recording calls keep their call site; the others simply run
+ * now. A name the library lacks (a typo; JSON.stringify(stub) calling the
+ * snippet's Proxy's `toJSON`) is only warned about.
+ */
+const replayer = (api: Record<string, any>, call: (method: string, args: any[], site: CallSite) => void) => (method: string, args: any[], site: CallSite) =>
+  RECORDING.indexOf(method) >= 0 ? call(method, args, site) : typeof api[method] === 'function' ? api[method](...args) : warn('unknown method:', method);
 
 /**
  * Creates a tracker. The IIFE build creates one for `window.firstparty`;
@@ -68,6 +89,10 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
   let readyCallbacks: (() => void)[] | undefined = [];
   const middlewares: SourceMiddleware[] = [];
   let noIntegrations = 0;
+  /** The URL of the last page() call: the path an SPA shows is compared with it at load (watchHistory.ts). */
+  let lastPage: string | undefined;
+  /** When a prerendered page was opened (ms since the epoch; 0: not prerendered). */
+  let activated = 0;
   /** Set by timeout(ms), which wins over the option. */
   let callbackTimeout: number | undefined;
   const cleanups: (() => void)[] = [];
@@ -122,6 +147,7 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
   function call(method: string, args: any[], given: CallSite): void {
     // The callback's timeout runs from the call (or its replay): it is never later than that.
     const site = { ...given, done: callbackOf(args, callbackTimeout ?? options.callbackTimeout) };
+    if (method[0] == 'p') lastPage = given.page?.url || location.href;
     if (privacy.blocks()) {
       debug('not recorded:', privacy.reason());
       site.done();
@@ -129,26 +155,15 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     else run(method, args, site);
   }
 
-  /** Carries out a recording call now. */
+  /** Carries out a recording call now (one made while prerendering happens at activation: whenActivated.ts). */
   function run(method: string, args: any[], site: CallSite): void {
+    if (site.time! < activated) site.time = activated;
     if (method == 'reset') identity!.reset();
     else if (method == 'setAnonymousId') recorder.setProfile(args[0]);
     else recorder.call(method, args, site);
   }
 
   const held = createHeld(run, privacy.recording);
-
-  /** trackLink/trackForm: binds listeners that record when an element is clicked or a form submitted. */
-  const bind =
-    (type: 'click' | 'submit') =>
-    (elements: Elements, name: PerElement<string>, properties?: PerElement<Properties>) => {
-      if (!toElements(elements)[0]) warn(type + ': no elements to track:', elements);
-      cleanups.push(
-        bindElements(elements, type, (element) =>
-          guard(type, () => call('track', [forElement(name, element), properties && forElement(properties, element)], {}))(),
-        ),
-      );
-    };
 
   /**
    * on()/once(). `ready` is a state: a listener added once it has happened (an
@@ -186,9 +201,15 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
         report,
       });
       cleanups.push(delivery.stop);
-      if (options.pageviews === 'history') cleanups.push(watchHistory(() => call('page', [], {})));
-      // Recording starts now, waits for consent, or is blocked (and what we held forgotten).
-      cleanups.push(privacy.load(options));
+      // The page fields of a path change are read once the route has rendered (watchHistory.ts).
+      if (options.pageviews === 'history') cleanups.push(watchHistory((url, time) => call('page', [], { time, page: { ...pageSnapshot(), url } }), () => lastPage));
+      // Recording starts now (or when a prerendered page is opened), waits for consent, or is blocked (and what we held forgotten).
+      cleanups.push(
+        whenActivated((at) => {
+          activated = at;
+          cleanups.push(privacy.load(options));
+        }),
+      );
       debug('loaded', endpoint, options, privacy.recording() || privacy.reason());
       const callbacks = readyCallbacks!;
       readyCallbacks = undefined;
@@ -222,10 +243,10 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
     },
     addIntegrationMiddleware: () => noIntegrations++ || debug('no integrations: middleware unused'),
     addDestinationMiddleware: () => api.addIntegrationMiddleware(),
-    trackLink: bind('click'),
-    trackClick: bind('click'),
-    trackForm: bind('submit'),
-    trackSubmit: bind('submit'),
+    trackLink: trackElements('click', call, cleanups),
+    trackClick: trackElements('click', call, cleanups),
+    trackForm: trackElements('submit', call, cleanups),
+    trackSubmit: trackElements('submit', call, cleanups),
     consent: privacy.consent,
     // The queue is emptied up to now, every tab's events alike: an optIn() and
     // track() later in the same task must not lose their event (outbox.clear).
@@ -239,16 +260,9 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
       endpoint = '';
       cleanups.splice(0).forEach((cleanup) => cleanup());
     },
-    // Recording calls keep their call site; the others simply run now. A name
-    // the library lacks (a typo; JSON.stringify(stub) calling the snippet's
-    // Proxy's `toJSON`) is only warned about.
-    _replay: (method: string, args: any[], site: CallSite) =>
-      RECORDING.indexOf(method) >= 0
-        ? call(method, args, site)
-        : typeof (api as any)[method] === 'function'
-          ? (api as any)[method](...args)
-          : warn('unknown method:', method),
+    _replay: (method: string, args: any[], site: CallSite) => replay(method, args, site),
   };
+  const replay = replayer(api, call);
   for (const method of RECORDING) (api as any)[method] = (...args: any[]) => call(method, args, {});
   // Every public method is guarded: whatever the page passes, nothing throws into it.
   for (const name of Object.keys(api) as (keyof typeof api)[]) (api as any)[name] = guard(name, api[name] as any);

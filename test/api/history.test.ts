@@ -1,5 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { setUrl } from '../helpers/page';
+import { SETTLE_MS } from '../../src/lib/watchHistory';
 import { names, settle, setup, useApiEnvironment } from './helpers';
 
 useApiEnvironment();
@@ -29,6 +30,7 @@ describe("pageviews: 'history'", () => {
     history.pushState({}, '', '/pricing');
     document.title = 'Pricing';
     history.pushState({}, '', '/docs');
+    await vi.advanceTimersByTimeAsync(SETTLE_MS);
     await fp.flush();
     expect(names(net.events())).toEqual(['Page Viewed', 'Page Viewed']);
     expect(net.events().map((e) => e.properties.path)).toEqual(['/pricing', '/docs']);
@@ -37,6 +39,7 @@ describe("pageviews: 'history'", () => {
 
   it('does not count the initial page (that is the site’s own page() call)', async () => {
     const { fp, net } = setup({ options: { pageviews: 'history' } });
+    await vi.advanceTimersByTimeAsync(SETTLE_MS);
     await fp.flush();
     expect(net.requests).toHaveLength(0);
   });
@@ -49,6 +52,7 @@ describe("pageviews: 'history'", () => {
     history.pushState({}, '', '/pricing?plan=team');
     history.pushState({}, '', '/pricing?plan=team#faq');
     history.pushState({}, '', '#top');
+    await vi.advanceTimersByTimeAsync(SETTLE_MS);
     await fp.flush();
     expect(net.requests).toHaveLength(0);
   });
@@ -58,6 +62,7 @@ describe("pageviews: 'history'", () => {
     const { fp, net } = setup({ options: { pageviews: 'history' } });
     history.replaceState({}, '', '/b');
     history.replaceState({}, '', '/b');
+    await vi.advanceTimersByTimeAsync(SETTLE_MS);
     await fp.flush();
     expect(net.events().map((e) => e.properties.path)).toEqual(['/b']);
   });
@@ -68,6 +73,7 @@ describe("pageviews: 'history'", () => {
     history.pushState({}, '', '/b');
     popTo('/a'); // back
     popTo('/a#section'); // a hash change fires popstate too: same path
+    await vi.advanceTimersByTimeAsync(SETTLE_MS);
     await fp.flush();
     expect(net.events().map((e) => e.properties.path)).toEqual(['/b', '/a']);
   });
@@ -78,6 +84,7 @@ describe("pageviews: 'history'", () => {
     history.pushState({}, '', '/b');
     history.pushState({}, '', '/b');
     popTo('/b');
+    await vi.advanceTimersByTimeAsync(SETTLE_MS);
     await fp.flush();
     expect(net.events().map((e) => e.properties.path)).toEqual(['/b']);
   });
@@ -124,7 +131,38 @@ describe("pageviews: 'history'", () => {
     expect(history.pushState).toBe(pushState);
     history.pushState({}, '', '/b');
     popTo('/c');
+    await vi.advanceTimersByTimeAsync(SETTLE_MS);
     await fp.flush();
     expect(net.requests).toHaveLength(0);
+  });
+});
+
+describe("pageviews: 'history' records what the visitor saw (issue 15)", () => {
+  it('the title the route rendered after pushState, and the time of the change', async () => {
+    setUrl('https://www.example.com/');
+    document.title = 'Home';
+    const { fp, net } = setup({ options: { pageviews: 'history' } });
+    history.pushState({}, '', '/pricing');
+    const changedAt = Date.now();
+    await vi.advanceTimersByTimeAsync(20);
+    document.title = 'Pricing — Example'; // set by the app as the route renders
+    await vi.advanceTimersByTimeAsync(SETTLE_MS);
+    await fp.flush();
+    const [event] = net.events();
+    expect(event.properties).toMatchObject({ path: '/pricing', title: 'Pricing — Example' });
+    expect(event.context.page.title).toBe('Pricing — Example');
+    expect(event.created_at).toBe(new Date(changedAt).toISOString());
+  });
+
+  it('a redirect before the script arrived (/ → /app/home at boot): the snippet’s page() and the page shown', async () => {
+    setUrl('https://www.example.com/app/home');
+    document.title = 'App';
+    const { fp, net } = setup({ options: { pageviews: 'history' } });
+    // The snippet's page() call, replayed with the page it noted at '/'.
+    fp._replay('page', [], { time: Date.now() - 500, page: { url: 'https://www.example.com/', title: 'Loading', referrer: '' } });
+    await vi.advanceTimersByTimeAsync(SETTLE_MS);
+    await fp.flush();
+    expect(net.events().map((e) => e.properties.path)).toEqual(['/', '/app/home']);
+    expect(net.events()[1].properties.title).toBe('App');
   });
 });
