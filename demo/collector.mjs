@@ -2,7 +2,7 @@
 // the rules it follows). Plain Node, no framework, so the demo and the browser
 // suites depend on nothing else. This file owns the HTTP side and the state;
 // validate.mjs decides what is accepted, ring.mjs bounds what is kept,
-// limits.mjs holds the limits.
+// limits.mjs holds the limits, cors.mjs and cookies.mjs say how answers look.
 //
 //   POST /events/track        one event object
 //   POST /events/track/bulk   {"events": [ ... ]}
@@ -19,12 +19,16 @@ import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { LIMITS, deeperThan, jsonCopy, keepable } from './limits.mjs';
 import { createRing, createSeenIds } from './ring.mjs';
+import { corsHeaders, corsStyle, preflightHeaders } from './cors.mjs';
+import { SESSION_MAX_AGE, identityCookies, readCookie, sessionCookie } from './cookies.mjs';
 import {
   BULK_PATH, REASON_TEXT, TRACK_PATH, bodyItems, carriedBy, checkEvent, isPlainObject, summary,
 } from './validate.mjs';
 
 export { BULK_PATH, REJECT_REASONS, TRACK_PATH } from './validate.mjs';
 export { LIMITS } from './limits.mjs';
+export { CORS_STYLES } from './cors.mjs';
+export { readCookie } from './cookies.mjs';
 
 /** The repository root: relative `dataDir` / `distDir` resolve against it, not the cwd. */
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -36,6 +40,9 @@ const SCRIPTS = {
   '/js/firstparty.min.js.map': ['firstparty.min.js.map', 'application/json; charset=utf-8'],
   '/js/snippet.min.js': ['snippet.min.js', 'text/javascript; charset=utf-8'],
 };
+
+/** Every path the collector answers: what a proxy in front of it forwards (proxy.mjs). */
+export const COLLECTOR_ROUTES = Object.freeze([TRACK_PATH, BULK_PATH, ...Object.keys(SCRIPTS)]);
 
 const FAULT_MODES = ['off', '503', 'hang', 'drop'];
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -65,6 +72,10 @@ export function randomId(prefix, length = 30) {
  * @property {string} [distDir='dist'] Where the built scripts are served from; relative to the repo root.
  * @property {number} [scriptDelayMs=0] Delay before answering /js/* (simulates a slow CDN); capped at maxScriptDelayMs.
  * @property {boolean} [log=false] One console line per track request.
+ * @property {'credentials'|'echo'|'wildcard'} [cors='credentials'] How track endpoints answer CORS (cors.mjs): echo the Origin with Allow-Credentials, echo it without, or `*`.
+ * @property {boolean|'proxied'} [serverCookie=false] Refresh `fpid`/`fsid` with Set-Cookie on every 200 track answer (cookies.mjs identityCookies); 'proxied': only on requests that came through a proxy (they carry X-Forwarded-For).
+ * @property {number} [sessionTimeoutSeconds=1800] Max-Age of the `fsid` cookie the serverCookie option sets: the library's session timeout.
+ * @property {string} [cookieDomain] Domain attribute of the serverCookie cookies (default: none, a host-only cookie).
  * @property {number} [maxBodyBytes] and every other key of LIMITS (limits.mjs): a positive number (Infinity allowed) overriding that limit.
  */
 
@@ -243,6 +254,7 @@ export function createCollector(options = {}) {
 /** @param {CollectorOptions} options */
 function createState(options) {
   const { dataDir = 'demo/data', writeKeys = ['demo-write-key-01'], distDir = 'dist', log = false } = options;
+  const cookies = cookieOptions(options);
   /** @type {Record<keyof typeof LIMITS, number>} */
   const limits = /** @type {any} */ ({});
   for (const [key, fallback] of Object.entries(LIMITS)) {
@@ -260,7 +272,8 @@ function createState(options) {
   fs.mkdirSync(dataPath, { recursive: true });
   const withoutSeq = ({ seq: _seq, ...rest }) => JSON.stringify(rest);
   const ctx = {
-    limits, log, distDir, paths,
+    limits, log, distDir, paths, cookies,
+    cors: corsStyle(options.cors),
     keys: new Set(writeKeys),
     seq: 0,
     /** Increased by clear(): a request that arrived under an older one stores and logs nothing. */
@@ -279,6 +292,22 @@ function createState(options) {
   };
   ctx.scriptDelayMs = scriptDelay(ctx, options.scriptDelayMs);
   return ctx;
+}
+
+/**
+ * The serverCookie options checked: `{mode, sessionMaxAge, domain}`; a bad
+ * value throws, as a bad limit does.
+ * @param {CollectorOptions} options
+ */
+function cookieOptions({ serverCookie = false, sessionTimeoutSeconds = SESSION_MAX_AGE, cookieDomain }) {
+  if (![true, false, 'proxied'].includes(serverCookie)) throw new TypeError(`collector option serverCookie must be true, false or 'proxied', not ${String(serverCookie)}`);
+  if (!(typeof sessionTimeoutSeconds === 'number' && sessionTimeoutSeconds > 0 && Number.isFinite(sessionTimeoutSeconds))) {
+    throw new TypeError(`collector option sessionTimeoutSeconds must be a positive number, not ${String(sessionTimeoutSeconds)}`);
+  }
+  if (cookieDomain !== undefined && !(typeof cookieDomain === 'string' && /^[A-Za-z0-9.-]+$/.test(cookieDomain))) {
+    throw new TypeError(`collector option cookieDomain must be a domain name, not ${String(cookieDomain)}`);
+  }
+  return { mode: serverCookie, sessionMaxAge: Math.round(sessionTimeoutSeconds), domain: cookieDomain };
 }
 
 /**
@@ -410,33 +439,19 @@ export function internalError(res, err) {
   } catch { /* the socket is gone already */ }
 }
 
-/** CORS headers for a track endpoint: echo the Origin so credentialed requests (the fsid cookie) work. */
-function corsHeaders(req) {
-  const origin = req.headers.origin;
-  if (!origin) return { 'Access-Control-Allow-Origin': '*' };
-  return {
-    'Access-Control-Allow-Origin': origin,
-    'Access-Control-Allow-Credentials': 'true',
-    // Retry-After must be readable by a cross-origin script honouring it.
-    'Access-Control-Expose-Headers': 'Retry-After',
-    Vary: 'Origin',
-  };
-}
-
-function preflight(req, res) {
-  const headers = {
-    ...corsHeaders(req),
-    'Access-Control-Allow-Methods': 'POST, OPTIONS',
-    'Access-Control-Allow-Headers': 'Content-Type',
-    'Access-Control-Max-Age': '600',
-    Vary: 'Origin',
-  };
-  // Chrome's Private Network Access asks this of loopback targets.
-  if (req.headers['access-control-request-private-network'] === 'true') {
-    headers['Access-Control-Allow-Private-Network'] = 'true';
+/**
+ * The Set-Cookie header of a 200 track answer: with the serverCookie option
+ * (for this request), `fpid` and `fsid` refreshed; otherwise `fsid` only when
+ * the collector created the session.
+ * @returns {string[]|string|undefined}
+ */
+function setCookie(ctx, req, outcome) {
+  const { mode, sessionMaxAge, domain } = ctx.cookies;
+  if (mode === true || (mode === 'proxied' && req.headers['x-forwarded-for'] !== undefined)) {
+    const lines = identityCookies(req, { profileId: outcome.lastProfile, sessionId: outcome.lastSession }, { sessionMaxAge, domain });
+    return lines.length ? lines : undefined;
   }
-  res.writeHead(204, headers).end();
-  req.resume();
+  return outcome.setSession ? sessionCookie(req, outcome.setSession) : undefined;
 }
 
 /**
@@ -465,13 +480,14 @@ async function onTrack(ctx, req, res, route) {
   };
 
   if (req.method === 'OPTIONS') {
-    preflight(req, res);
+    res.writeHead(204, preflightHeaders(ctx.cors, req)).end();
+    req.resume();
     finish(204);
     return;
   }
   if (req.method !== 'POST') {
     req.resume();
-    sendJson(res, 405, { status: 'error', message: 'Use POST' }, { Allow: 'POST, OPTIONS', ...corsHeaders(req) });
+    sendJson(res, 405, { status: 'error', message: 'Use POST' }, { Allow: 'POST, OPTIONS', ...corsHeaders(ctx.cors, req) });
     finish(405);
     return;
   }
@@ -488,13 +504,13 @@ async function onTrack(ctx, req, res, route) {
     res.destroy(); // cleared while it was uploading: the client will resend
     return;
   }
-  if (fault) return answerFault(req, res, route, fault, body, record, finish);
+  if (fault) return answerFault(ctx, req, res, route, fault, body, record, finish);
   if (body.aborted) return finish(null); // nothing stored: the client will resend
   if (body.tooLarge) {
     sendJson(res, 413, {
       status: 'error',
       message: `Request body is larger than ${ctx.limits.maxBodyBytes} bytes; nothing was stored. Send fewer events per request.`,
-    }, { ...corsHeaders(req), Connection: 'close' });
+    }, { ...corsHeaders(ctx.cors, req), Connection: 'close' });
     finish(413);
     return;
   }
@@ -505,8 +521,10 @@ async function onTrack(ctx, req, res, route) {
   record.duplicates = outcome.duplicates;
   record.rejected = outcome.rejected;
 
-  const headers = corsHeaders(req);
-  if (outcome.setSession) headers['Set-Cookie'] = sessionCookie(req, outcome.setSession);
+  /** @type {Record<string, string|string[]>} */
+  const headers = corsHeaders(ctx.cors, req);
+  const cookies = setCookie(ctx, req, outcome);
+  if (cookies) headers['Set-Cookie'] = cookies;
   /** @type {Record<string, unknown>} */
   const reply = { status: 'success', accepted: outcome.accepted, duplicates: outcome.duplicates, rejected: outcome.rejected };
   if (outcome.rejections.length) reply.rejections = outcome.rejections;
@@ -520,7 +538,7 @@ async function onTrack(ctx, req, res, route) {
  * Answer a request the fault switch picked, after its body was read, so that
  * its log entry says what it carried.
  */
-function answerFault(req, res, route, { mode, retryAfter }, body, record, finish) {
+function answerFault(ctx, req, res, route, { mode, retryAfter }, body, record, finish) {
   record.fault = mode;
   if (!body.tooLarge) Object.assign(record, carriedBy(body.text, route));
   if (mode === 'drop') {
@@ -530,7 +548,7 @@ function answerFault(req, res, route, { mode, retryAfter }, body, record, finish
   }
   // hang: never answered; clear(), close() or the client giving up ends it.
   if (mode === 'hang' || body.aborted) return finish(null);
-  const headers = corsHeaders(req);
+  const headers = corsHeaders(ctx.cors, req);
   if (retryAfter !== undefined) headers['Retry-After'] = String(retryAfter);
   sendJson(res, 503, { status: 'error', message: 'Service unavailable (fault switch)' }, headers);
   finish(503);
@@ -543,7 +561,12 @@ function answerFault(req, res, route, { mode, retryAfter }, body, record, finish
 function ingest(ctx, req, route, text, now) {
   const { limits } = ctx;
   const receivedAt = now.toISOString();
-  const out = { events: 0, accepted: 0, duplicates: 0, rejected: 0, profileId: '', sessionId: '', setSession: '', rejections: /** @type {Rejection[]} */ ([]) };
+  const out = {
+    events: 0, accepted: 0, duplicates: 0, rejected: 0, profileId: '', sessionId: '', setSession: '',
+    /** The IDs of the last event accepted, as sent or as assigned (serverCookie). */
+    lastProfile: '', lastSession: '',
+    rejections: /** @type {Rejection[]} */ ([]),
+  };
   const newEvents = [];
   const newRejected = [];
   const newDuplicates = [];
@@ -587,6 +610,8 @@ function ingest(ctx, req, route, text, now) {
       assigned.session_id = out.sessionId;
     }
     if (isDedupeKey(id)) batchIds.add(id);
+    out.lastProfile = assigned.profile_id || event.profile_id;
+    out.lastSession = assigned.session_id || event.session_id;
     newEvents.push({ seq: 0, received_at: receivedAt, event, assigned });
   });
   // The cookie is set only when the collector created the session (no event
@@ -616,18 +641,6 @@ function ingest(ctx, req, route, text, now) {
   ctx.totals.duplicates += out.duplicates;
   ctx.totals.rejected += out.rejected;
   return out;
-}
-
-/**
- * `fsid` is a browser-session cookie (no Expires). SameSite=None needs Secure,
- * which plain http cannot have, so on http we use Lax (it then reaches the
- * collector only from same-site pages); behind TLS, None; Secure. Not
- * HttpOnly: the page's script shares this cookie (it keeps the session ID in
- * `fsid` too), and an HttpOnly cookie would hide it from the script.
- */
-function sessionCookie(req, id) {
-  const https = /** @type {any} */ (req.socket).encrypted || req.headers['x-forwarded-proto'] === 'https';
-  return `fsid=${id}; Path=/; ${https ? 'SameSite=None; Secure' : 'SameSite=Lax'}`;
 }
 
 async function onScript(ctx, req, res, route, url) {
@@ -692,15 +705,6 @@ export function readBody(req, limit) {
     req.on('close', () => { if (!req.complete) resolve({ text: '', bytes, tooLarge, aborted: true }); });
     req.on('error', () => { if (!req.complete) resolve({ text: '', bytes, tooLarge, aborted: true }); });
   });
-}
-
-/** @param {string|undefined} header */
-export function readCookie(header, name) {
-  for (const part of String(header || '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return '';
 }
 
 /** @param {http.ServerResponse} res */

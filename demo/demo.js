@@ -6,6 +6,8 @@
 var COLLECTOR = document.body.dataset.collector;
 var PAGE_ORIGIN = document.body.dataset.pageOrigin;
 var WRITE_KEY = document.body.dataset.writeKey;
+// 'proxy' (/?host=proxy: events through this origin's /fp path) or 'direct'.
+var PROXIED = document.body.dataset.hostMode === 'proxy';
 var MAX_ENTRIES = 300;
 // A name of 3,000 characters filled screens: titles are cut (the JSON below
 // each entry keeps everything), and so is the status line.
@@ -390,7 +392,8 @@ function loadSnapshot(snap) {
   var other = $('other-origin');
   var target = PAGE_ORIGIN === COLLECTOR ? snap.second_origin : COLLECTOR + '/';
   if (target) {
-    other.href = target;
+    // The other origin in the same host mode.
+    other.href = target + (PROXIED ? '?host=proxy' : '');
     other.textContent = PAGE_ORIGIN === COLLECTOR ? 'same page on a second origin' : 'same page on the collector origin';
     other.hidden = false;
   }
@@ -413,7 +416,8 @@ function showKept() {
     limits.maxRejected.toLocaleString('en') + ' rejected items; the counts include the older ones.';
 }
 
-$('cross-origin-note').textContent = PAGE_ORIGIN === COLLECTOR ? '(same origin)' : '(cross-origin: CORS preflight)';
+$('cross-origin-note').textContent = PAGE_ORIGIN === COLLECTOR ? '(same origin)'
+  : PROXIED ? '(events same-origin, through /fp)' : '(cross-origin: CORS preflight)';
 
 function connect() {
   if (!window.EventSource) { $('stream-state').textContent = '· no EventSource in this browser'; return; }

@@ -1,6 +1,8 @@
 // `npm start` runs this: the demo page, the collector and the built script on
 // one origin (http://127.0.0.1:8787), plus the same page on a second origin
 // (http://localhost:8788) posting cross-origin to the first, for CORS checks.
+// Both also forward /fp/* to the collector (proxy.mjs): `/?host=proxy` loads
+// the page with host '/fp' and `serverCookie: true`, a site's own-origin setup.
 //
 // Demo API (used by demo.js; open only to the demo's own pages, both origins:
 // see guard.mjs and demo/README.md):
@@ -14,8 +16,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  createCollector, REPO_ROOT, readBody, sendJson, sendText, listenOn, closeServer, internalError,
+  COLLECTOR_ROUTES, createCollector, REPO_ROOT, readBody, sendJson, sendText, listenOn, closeServer, internalError,
 } from './collector.mjs';
+import { createProxy } from './proxy.mjs';
 import { LIMITS, toWire } from './limits.mjs';
 import { createGuard, loopbackHosts } from './guard.mjs';
 import { isJsonType, isPlainObject } from './validate.mjs';
@@ -23,6 +26,8 @@ import { isJsonType, isPlainObject } from './validate.mjs';
 const DEMO_DIR = path.join(REPO_ROOT, 'demo');
 export const DEMO_WRITE_KEY = 'demo-write-key-01';
 export const SNIPPET_PLACEHOLDER = '<!-- FIRSTPARTY_SNIPPET -->';
+/** The same-origin proxy path on both demo origins (`/?host=proxy` loads with it). */
+export const PROXY_PREFIX = '/fp';
 const SNAPSHOT_LIMIT = 500;
 /** Demo API bodies are a few dozen bytes ({"mode": "503", "count": 3}). */
 const DEMO_BODY_BYTES = 64 * 1024;
@@ -71,7 +76,7 @@ export function renderPage({ collectorOrigin, pageOrigin, query = new URLSearchP
     snippet = FALLBACK_SNIPPET;
   }
   // A few page options can be chosen in the URL (?consent=pending,
-  // ?pageviews=false, ?write_key=other) to try those paths by hand.
+  // ?pageviews=false, ?write_key=other, ?host=proxy) to try those paths by hand.
   /** @type {Record<string, unknown>} */
   const loadOptions = { pageviews: 'history' };
   const pv = query.get('pageviews');
@@ -82,8 +87,13 @@ export function renderPage({ collectorOrigin, pageOrigin, query = new URLSearchP
   else if (consent === 'false' || consent === 'denied') loadOptions.consent = false;
   const key = query.get('write_key');
   const writeKey = key && /^[A-Za-z0-9_-]{1,64}$/.test(key) ? key : DEMO_WRITE_KEY;
+  // ?host=proxy: the script and the events go through this origin's /fp
+  // path, and the collector keeps the IDs in cookies it sets itself.
+  const proxied = query.get('host') === 'proxy';
+  if (proxied) loadOptions.serverCookie = true;
+  const host = proxied ? PROXY_PREFIX : collectorOrigin;
 
-  const loader = `firstparty.load(${js(writeKey)}, ${js(collectorOrigin)}, ${js(loadOptions)}); firstparty.page();`;
+  const loader = `firstparty.load(${js(writeKey)}, ${js(host)}, ${js(loadOptions)}); firstparty.page();`;
   const block = snippet.startsWith('<script')
     ? `${snippet}\n<script>${loader}</script>`
     : `<script>${scriptSafe(snippet)}</script>\n<script>${loader}</script>`;
@@ -91,7 +101,9 @@ export function renderPage({ collectorOrigin, pageOrigin, query = new URLSearchP
     .replace(SNIPPET_PLACEHOLDER, () => block)
     .replaceAll('__COLLECTOR_ORIGIN__', attr(collectorOrigin))
     .replaceAll('__PAGE_ORIGIN__', attr(pageOrigin))
-    .replaceAll('__WRITE_KEY__', attr(writeKey));
+    .replaceAll('__WRITE_KEY__', attr(writeKey))
+    .replaceAll('__HOST_MODE__', proxied ? 'proxy' : 'direct')
+    .replaceAll('__LIBRARY_HOST__', attr(host));
 }
 
 /** JSON that is safe inside an inline <script>. */
@@ -116,15 +128,18 @@ function attr(text) {
  * @property {string[]} [writeKeys=['demo-write-key-01']]
  * @property {string} [distDir='dist']
  * @property {boolean} [log=false]
+ * @property {'credentials'|'echo'|'wildcard'} [cors='credentials'] The collector's CORS style (demo/cors.mjs).
+ * @property {boolean|'proxied'} [serverCookie='proxied'] The collector's Set-Cookie of fpid/fsid: by default on the requests that came through /fp.
  * @property {number} [maxBodyBytes] and every other key of LIMITS (demo/limits.mjs), passed to the collector.
  */
 
 /**
  * Start the demo: page + collector + script on `host:port`, and the page alone
  * on `localhost:secondPort` pointing at the first (a real second origin).
+ * Both forward `/fp/*` to the collector (`proxy.log` lists what they forwarded).
  * @param {DemoServerOptions} [options]
  * @returns {Promise<{url: string, port: number, secondUrl: string|null, secondPort: number|null,
- *   allowed: {hosts: string[], origins: string[]},
+ *   allowed: {hosts: string[], origins: string[]}, proxy: ReturnType<typeof createProxy>,
  *   collector: ReturnType<typeof createCollector>, server: http.Server, close: () => Promise<void>}>}
  */
 export async function startDemoServer(options = {}) {
@@ -135,6 +150,7 @@ export async function startDemoServer(options = {}) {
   for (const key of Object.keys(LIMITS)) limits[key] = /** @type {Record<string, unknown>} */ (options)[key];
   const collector = createCollector({
     dataDir: options.dataDir, writeKeys: options.writeKeys, distDir: options.distDir, log, ...limits,
+    cors: options.cors, serverCookie: options.serverCookie ?? 'proxied',
   });
   const streams = new Set();
   const unsubscribe = collector.subscribe((change) => {
@@ -147,6 +163,9 @@ export async function startDemoServer(options = {}) {
     }
   });
   let origin = '';
+  // Both origins forward /fp/* over HTTP to the collector on the first one
+  // (Host set to it, so the guard lets the hop in), as nginx would.
+  const proxy = createProxy({ prefix: PROXY_PREFIX, upstream: () => origin, routes: COLLECTOR_ROUTES });
   // Refuses everything until both servers listen and the lists are known.
   let guard = createGuard({ hosts: [], origins: [] });
 
@@ -161,7 +180,7 @@ export async function startDemoServer(options = {}) {
     }
   };
   const server = http.createServer(serve('main', (req, res) =>
-    collector.handle(req, res) || demoApi(req, res) || page(req, res, `http://${String(req.headers.host).toLowerCase()}`, origin)));
+    proxy.handle(req, res) || collector.handle(req, res) || demoApi(req, res) || page(req, res, `http://${String(req.headers.host).toLowerCase()}`, origin)));
   const actualPort = await listenOn(server, port, host);
   origin = `http://${host}:${actualPort}`;
 
@@ -170,7 +189,7 @@ export async function startDemoServer(options = {}) {
   let secondUrl = null;
   let secondPort = null;
   if (secondPortOption !== null) {
-    second = http.createServer(serve('second origin', (req, res) => page(req, res, secondUrl, origin)));
+    second = http.createServer(serve('second origin', (req, res) => proxy.handle(req, res) || page(req, res, secondUrl, origin)));
     try {
       // Bound on 127.0.0.1 (what `localhost` resolves to here) but addressed as
       // `localhost`, so the browser sees a different origin and a different site.
@@ -301,6 +320,7 @@ export async function startDemoServer(options = {}) {
     secondUrl: secondUrl && `${secondUrl}/`,
     secondPort: secondUrl ? secondPort : null,
     allowed: guard.lists(),
+    proxy,
     collector,
     server,
     async close() {
@@ -309,6 +329,7 @@ export async function startDemoServer(options = {}) {
       streams.clear();
       collector.close();
       await Promise.all([closeServer(server), second ? closeServer(second) : null]);
+      proxy.close();
     },
   };
 }
@@ -344,9 +365,12 @@ async function main() {
     dataDir: env.FP_DATA_DIR || undefined,
     writeKeys: env.FP_WRITE_KEYS ? env.FP_WRITE_KEYS.split(',').map((k) => k.trim()).filter(Boolean) : undefined,
     log: env.FP_LOG === '1',
+    cors: env.FP_CORS || undefined,
   });
   console.log(`firstparty-js demo: ${demo.url}`);
   if (demo.secondUrl) console.log(`  same page on a second origin (CORS): ${demo.secondUrl}`);
+  console.log(`  through the same-origin proxy ${PROXY_PREFIX}, with server-set cookies: ${demo.url}?host=proxy`);
+  console.log(`  collector CORS style: ${env.FP_CORS || 'credentials'} (FP_CORS=credentials|echo|wildcard)`);
   const rel = path.relative(process.cwd(), demo.collector.paths.dataDir);
   console.log(`  collector data: ${rel && !rel.startsWith('..') ? rel : demo.collector.paths.dataDir}`);
   if (!fs.existsSync(path.join(REPO_ROOT, 'dist', 'firstparty.min.js'))) {

@@ -6,7 +6,8 @@ import { expect } from 'vitest';
 import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
-import { createCollector, REPO_ROOT, closeServer, listenOn } from '../../demo/collector.mjs';
+import { COLLECTOR_ROUTES, createCollector, REPO_ROOT, closeServer, listenOn } from '../../demo/collector.mjs';
+import { createProxy } from '../../demo/proxy.mjs';
 import { CONSOLE_HOOK } from './console-hook.mjs';
 
 export const KEY = 'demo-write-key-01';
@@ -23,11 +24,12 @@ const escapeHtml = (text) => String(text).replace(/[&<>"]/g, (c) => `&#${c.charC
 
 /**
  * The page a site owner would serve: the snippet pasted in <head>, then the
- * usual `load(...)` + `page()` line.
- * @param {{collectorOrigin: string, title?: string, options?: object, head?: string, body?: string}} spec
+ * usual `load(...)` + `page()` line. `host` is what load() is given (default:
+ * the collector's origin; `/fp` for a proxy path on the page's origin).
+ * @param {{collectorOrigin: string, host?: string, title?: string, options?: object, head?: string, body?: string}} spec
  */
-export function pageHtml({ collectorOrigin, title = 'Test Page', options, head = '', body = '', consoleHook = false }) {
-  const args = [JSON.stringify(KEY), JSON.stringify(collectorOrigin)];
+export function pageHtml({ collectorOrigin, host = collectorOrigin, title = 'Test Page', options, head = '', body = '', consoleHook = false }) {
+  const args = [JSON.stringify(KEY), JSON.stringify(host)];
   if (options) args.push(JSON.stringify(options));
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
@@ -52,16 +54,24 @@ const AWAY_HTML = '<!doctype html><html><head><meta charset="utf-8"><title>Away<
  * `consoleHook`: for engines whose driver reports no console messages or page
  * errors (WebKit), tracked pages start with console-hook.mjs's CONSOLE_HOOK, and
  * what it reports (`POST /__console`) is passed to this function.
- * @param {{crossOrigin?: boolean, options?: object, title?: string, collector?: object, consoleHook?: (message: {type: string, text: string, url: string}) => void}} [opts]
+ *
+ * `cors`: the collector's CORS style (demo/cors.mjs; default 'credentials').
+ * `proxy`: a path such as '/fp': the page server(s) forward `/fp/*` to the
+ * collector over HTTP (demo/proxy.mjs, as nginx would) and the pages load
+ * with host '/fp' (a page's `host` overrides it); `site.proxyLog` lists what
+ * was forwarded.
+ * @param {{crossOrigin?: boolean, options?: object, title?: string, collector?: object, cors?: 'credentials'|'echo'|'wildcard', proxy?: string, consoleHook?: (message: {type: string, text: string, url: string}) => void}} [opts]
  */
-export async function startSite({ crossOrigin = false, options, title, collector: collectorOptions = {}, consoleHook } = {}) {
+export async function startSite({ crossOrigin = false, options, title, collector: collectorOptions = {}, cors, proxy: proxyPrefix, consoleHook } = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fp-browser-'));
-  const collector = createCollector({ dataDir, ...collectorOptions });
+  const collector = createCollector({ dataDir, ...(cors ? { cors } : {}), ...collectorOptions });
   const pages = new Map();
-  let defaultSpec = { options, title };
+  let defaultSpec = { options, title, host: proxyPrefix };
   let collectorOrigin = '';
+  const proxy = proxyPrefix ? createProxy({ prefix: proxyPrefix, upstream: () => collectorOrigin, routes: COLLECTOR_ROUTES }) : null;
 
   const servePage = (req, res) => {
+    if (proxy?.handle(req, res)) return;
     const url = new URL(req.url || '/', 'http://page.invalid');
     if (url.pathname === '/favicon.ico') {
       res.writeHead(404).end();
@@ -115,6 +125,8 @@ export async function startSite({ crossOrigin = false, options, title, collector
     collector,
     collectorOrigin,
     pageOrigin,
+    /** What the proxy path forwarded (demo/proxy.mjs entries), newest last; [] without `proxy`. */
+    proxyLog: proxy ? proxy.log : [],
     /** A page URL on the page origin. */
     url: (p = '/') => pageOrigin + p,
     /** Options/title/head/body for one path (exact match). */
@@ -139,6 +151,7 @@ export async function startSite({ crossOrigin = false, options, title, collector
       collector.close();
       await closeServer(main);
       if (second) await closeServer(second);
+      proxy?.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

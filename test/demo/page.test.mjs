@@ -3,7 +3,8 @@
 // status bar stays in view, history.back() and a nameless track() say what
 // happened, counts read "1 event", rejected items are amber with their reason,
 // a faulted request's entry says what it carried, an unaccepted write key is
-// announced, and no /favicon.ico is requested.
+// announced, no /favicon.ico is requested, and /?host=proxy says it is in
+// proxy mode and delivers through /fp with the collector's cookies.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoServer } from '../../demo/server.mjs';
 import { launchChromium } from '../browser/chromium.mjs';
@@ -111,6 +112,33 @@ describe('the demo page', () => {
       const plain = await openPage('/');
       expect(await plain.page.locator('#key-warning').isHidden()).toBe(true);
       await plain.context.close();
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('in proxy mode (/?host=proxy) says so, and its events go through /fp, answered with the collector\'s one-year fpid', { timeout: 60_000 }, async () => {
+    demo.collector.clear();
+    const before = demo.proxy.log.length;
+    const { context, page, errors } = await openPage('/?host=proxy');
+    try {
+      await page.waitForFunction(() => document.getElementById('count-events').textContent === '1 event');
+      expect(await page.locator('#host-mode .only-proxy').isVisible()).toBe(true);
+      expect(await page.locator('#host-mode .only-direct').isHidden()).toBe(true);
+      expect(await page.locator('#host-mode').textContent()).toMatch(/Same-origin proxy:\s+load\(…, "\/fp", \{serverCookie: true\}\)/);
+      const forwarded = demo.proxy.log.slice(before).map((e) => [e.method, e.path, e.status]);
+      expect(forwarded).toContainEqual(['GET', '/fp/js/firstparty.min.js', 200]);
+      expect(forwarded).toContainEqual(['POST', '/fp/events/track/bulk', 200]);
+      const fpid = (await context.cookies(demo.url)).find((c) => c.name === 'fpid');
+      expect(fpid.value).toBe(demo.collector.events()[0].event.profile_id);
+      expect(fpid.expires - Date.now() / 1000).toBeGreaterThan(31_536_000 - 120);
+      // The link to the other mode, and the plain page in direct mode.
+      expect(await page.locator('#host-mode .only-proxy a').getAttribute('href')).toBe('?');
+      const plain = await openPage('/');
+      expect(await plain.page.locator('#host-mode .only-direct').isVisible()).toBe(true);
+      expect(await plain.page.locator('#host-mode .only-proxy').isHidden()).toBe(true);
+      await plain.context.close();
+      expect(errors).toEqual([]);
     } finally {
       await context.close();
     }

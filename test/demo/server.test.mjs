@@ -1,7 +1,7 @@
 // @vitest-environment node
 // `npm start`'s server: started on a free port, it serves the demo page with
-// the snippet inlined, the built script, the collector, a second origin and
-// the page's demo API.
+// the snippet inlined, the built script, the collector, a second origin, the
+// page's demo API, and on both origins the /fp proxy path to the collector.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -197,5 +197,63 @@ describe('demo API', () => {
   it('answers /favicon.ico with 204, and the page declares an inline icon', async () => {
     expect((await fetch(`${base}/favicon.ico`)).status).toBe(204);
     expect(await (await fetch(demo.url)).text()).toMatch(/<link rel="icon" href="data:/);
+  });
+});
+
+describe('the /fp proxy path and ?host=proxy (issue 13)', () => {
+  it('forwards /fp/* on both origins to the collector, over HTTP: the script, and events answered with its Set-Cookie', async () => {
+    demo.collector.clear();
+    for (const origin of [base, demo.secondUrl.replace(/\/$/, '')]) {
+      const script = await fetch(`${origin}/fp/js/firstparty.min.js`);
+      expect(script.status, origin).toBe(200);
+      expect(Buffer.from(await script.arrayBuffer()).equals(fs.readFileSync(DIST_SCRIPT)), origin).toBe(true);
+
+      const event = ev({ profile_id: 'auth0|demo' });
+      const r = await post(origin, '/fp/events/track/bulk', { events: [event] });
+      expect(r.json, origin).toMatchObject({ status: 'success', accepted: 1 });
+      // The demo collector sets the cookies on proxied requests only ('proxied').
+      expect(r.headers.getSetCookie(), origin).toEqual([
+        'fpid=auth0%7Cdemo; Max-Age=31536000; Path=/; SameSite=Lax',
+        `fsid=${event.session_id}; Max-Age=1800; Path=/; SameSite=Lax`,
+      ]);
+      expect(demo.collector.events().at(-1).event.event_id).toBe(event.event_id);
+    }
+    expect(demo.proxy.log.slice(-4).map((e) => [e.method, e.path, e.status])).toEqual([
+      ['GET', '/fp/js/firstparty.min.js', 200], ['POST', '/fp/events/track/bulk', 200],
+      ['GET', '/fp/js/firstparty.min.js', 200], ['POST', '/fp/events/track/bulk', 200],
+    ]);
+    // Straight to the collector: no identity cookies (the event carried its session).
+    expect((await post(base, '/events/track/bulk', { events: [ev()] })).headers.getSetCookie()).toEqual([]);
+  });
+
+  it('forwards only the collector routes: the demo API is not reachable through /fp', async () => {
+    expect((await fetch(`${base}/fp/demo/events`)).status).toBe(404);
+    expect((await fetch(`${demo.secondUrl}fp/demo/clear`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' })).status).toBe(404);
+  });
+
+  it('?host=proxy loads the snippet with host /fp and serverCookie, and says so on the page', async () => {
+    for (const origin of [base, demo.secondUrl.replace(/\/$/, '')]) {
+      const html = await (await fetch(`${origin}/?host=proxy&pageviews=false`)).text();
+      expect(html).toContain('firstparty.load("demo-write-key-01", "/fp", {"pageviews":false,"serverCookie":true}); firstparty.page();');
+      expect(html).toContain('data-host-mode="proxy"');
+      expect(html).toContain('<code>load(…, "/fp", {serverCookie: true})</code>');
+      // The demo API still lives on the collector's origin.
+      expect(html).toContain(`data-collector="${base}"`);
+    }
+    const direct = await (await fetch(`${base}/?host=elsewhere`)).text();
+    expect(direct).toContain(`firstparty.load("demo-write-key-01", "${base}", {"pageviews":"history"})`);
+    expect(direct).toContain('data-host-mode="direct"');
+  });
+
+  it("starts with the collector's CORS style given (FP_CORS), and refuses an unknown one", async () => {
+    const wildcard = await startDemoServer({ port: 0, secondPort: null, dataDir: tempDir(), cors: 'wildcard' });
+    try {
+      const r = await post(wildcard.url.replace(/\/$/, ''), '/events/track', ev(), { Origin: 'http://localhost:1' });
+      expect(r.headers.get('access-control-allow-origin')).toBe('*');
+      expect(r.headers.get('access-control-allow-credentials')).toBeNull();
+    } finally {
+      await wildcard.close();
+    }
+    await expect(startDemoServer({ port: 0, secondPort: null, dataDir: tempDir(), cors: 'star' })).rejects.toThrow(/cors must be one of/);
   });
 });
