@@ -167,9 +167,13 @@ function pageLife(run) {
 /** Scenarios 4–5: leaving the page, fast bounces. @param {import('./scenario.mjs').Run} run */
 function leaving(run) {
   for (const crossOrigin of [false, true]) {
-    const label = crossOrigin ? 'cross-origin collector (CORS preflight)' : 'same-origin collector';
+    // Cross-origin, the collector answers CORS the most common way for a public
+    // endpoint, `Access-Control-Allow-Origin: *`, which refuses every credentialed
+    // request (issue 13): the visible-time requests and the page-hide handover
+    // must both go without cookies.
+    const label = crossOrigin ? 'cross-origin collector answering Access-Control-Allow-Origin: * (CORS preflight)' : 'same-origin collector';
     it(`4. unload: 20 events then immediate navigation away all arrive once — ${label}`, { timeout: 60_000 }, async () => {
-      await scenario(run, `4 unload, ${crossOrigin ? 'cross-origin' : 'same-origin'}`, 22, { crossOrigin }, async ({ site, session, errors, collector }) => {
+      await scenario(run, `4 unload, ${crossOrigin ? 'cross-origin, ACAO *' : 'same-origin'}`, 22, { crossOrigin, ...(crossOrigin && { cors: 'wildcard' }) }, async ({ site, session, errors, collector }) => {
         const page = await leaveWithUnsent(session, site);
         // Back on the site: whatever the last page left queued goes out now, so a
         // re-send of the unload events would show here.
@@ -293,8 +297,8 @@ function collectorFailures(run) {
       });
     });
 
-    it('6b. collector failures: 503 ×3 with Retry-After: 2, cross-origin — the header is honoured', { timeout: 90_000 }, async () => {
-      await scenario(run, '6b 503 ×3 + Retry-After 2', 11, { crossOrigin: true }, async (env) => {
+    it('6b. collector failures: 503 ×3 with Retry-After: 2, cross-origin, ACAO * — the header is honoured', { timeout: 90_000 }, async () => {
+      await scenario(run, '6b 503 ×3 + Retry-After 2, ACAO *', 11, { crossOrigin: true, cors: 'wildcard' }, async (env) => {
         const { episode } = await failureEpisode(env, { mode: '503', count: 3, retryAfter: 2 }, 'fra-');
         expect(episode.map((r) => r.status)).toEqual([503, 503, 503, 200]);
         const g = gaps(episode);
