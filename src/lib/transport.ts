@@ -1,4 +1,5 @@
 import { retryAfterMs } from './backoff';
+import { utf8Length } from './batch';
 
 /** What became of one request. `status` 0 means a network error. */
 export interface SendResult {
@@ -14,6 +15,17 @@ export interface SendResult {
  * a hung collector must not hold the flush (and its cross-tab lock) forever.
  */
 export const REQUEST_TIMEOUT_MS = 30000;
+
+/**
+ * Bytes of this page's `keepalive` requests in flight (the courier's while
+ * hidden and the page-hide handover's). The browser allows 64 KiB in all and
+ * refuses more only asynchronously, with a rejected fetch, which a handover
+ * at page hide never sees: so whoever starts one first checks what is left.
+ */
+let keepaliveInFlight = 0;
+
+/** Bytes of this page's keepalive requests in flight now (see above). */
+export const keepaliveBytes = (): number => keepaliveInFlight;
 
 /**
  * POSTs a JSON body with `fetch`. `keepalive` (used while the page is hidden)
@@ -37,6 +49,8 @@ export async function post(
 ): Promise<SendResult> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+  const bytes = keepalive ? utf8Length(body) : 0;
+  keepaliveInFlight += bytes;
   try {
     // Raced against the abort too: a replaced fetch may ignore the signal.
     const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', reject));
@@ -57,6 +71,7 @@ export async function post(
     return { status: 0, retryAfter: 0, text: '' };
   } finally {
     clearTimeout(timer);
+    keepaliveInFlight -= bytes;
   }
 }
 

@@ -21,7 +21,7 @@ import { debug, warn } from '../lib/log';
 import { parseJson } from '../lib/parseJson';
 import type { QueueRecord } from '../lib/queue';
 import type { Reachability } from '../lib/reachability';
-import { post, type SendResult } from '../lib/transport';
+import { keepaliveBytes, post, type SendResult } from '../lib/transport';
 import type { Outbox } from './outbox';
 import { isObject } from './recorder';
 
@@ -91,7 +91,6 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
   let halted = false;
   /** Keys in a request now, and whether that request is keepalive (it may outlive the page). */
   const inflight = new Map<string, boolean>();
-  let keepaliveBytes = 0;
 
   function schedule(delay: number): void {
     if (!timer && endpoint()) timer = setTimeout(flush, Math.max(delay, retryAt - Date.now()));
@@ -169,7 +168,7 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
   async function send(records: QueueRecord[]): Promise<boolean> {
     const keepalive = pageHidden();
     const { maxBatchBytes } = options();
-    const limit = keepalive ? Math.min(maxBatchBytes, KEEPALIVE_LIMIT - keepaliveBytes) : maxBatchBytes;
+    const limit = keepalive ? Math.min(maxBatchBytes, KEEPALIVE_LIMIT - keepaliveBytes()) : maxBatchBytes;
     const batches = splitBatches(records, limit);
     let next = 0;
     const worker = async () => {
@@ -187,15 +186,13 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     const body = await validBody(batch);
     if (!body) return true;
     const bytes = keepalive ? utf8Length(body) : 0;
-    if (bytes > KEEPALIVE_LIMIT - keepaliveBytes) return true; // the next round, once the quota frees up
+    if (bytes > KEEPALIVE_LIMIT - keepaliveBytes()) return true; // the next round, once the quota frees up
     // An opt-out (here or in another tab) or a withdrawn consent since the round began: nothing more goes.
     if (!mayLeave()) return (halted = true), false;
     const keys = keysOf(batch);
     keys.forEach((key) => inflight.set(key, keepalive));
-    keepaliveBytes += bytes;
     const result = await post(endpoint(), body, keepalive, fetchImpl, options().credentials);
     keys.forEach((key) => inflight.delete(key));
-    keepaliveBytes -= bytes;
     const { status } = result;
     return (status > 199 && status < 300 ? delivered : status > 499 || !status || status == 408 || status == 429 ? retry : refused)(batch, result);
   }
@@ -268,8 +265,8 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
       timer = undefined;
       flush();
     },
-    /** Keys now in a keepalive request (it may outlive the page), and those requests' bytes. */
-    keepalive: () => ({ keys: [...inflight].filter(([, keepalive]) => keepalive).map(([key]) => key), bytes: keepaliveBytes }),
+    /** Keys now in a keepalive request of the courier's (it may outlive the page), and the page's keepalive bytes in flight (transport.ts). */
+    keepalive: () => ({ keys: [...inflight].filter(([, keepalive]) => keepalive).map(([key]) => key), bytes: keepaliveBytes() }),
     stop(): void {
       clearTimeout(timer);
       timer = undefined;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { beacon, handOff, keepaliveFetch, post, REQUEST_TIMEOUT_MS } from '../../src/lib/transport';
+import { beacon, handOff, keepaliveBytes, keepaliveFetch, post, REQUEST_TIMEOUT_MS } from '../../src/lib/transport';
 import { fakeFetch } from '../helpers/fakeNetwork';
 
 const URL_ = 'https://fp.example.com/events/track/bulk';
@@ -13,6 +13,20 @@ describe('post', () => {
     expect(url).toBe(URL_);
     expect(init).toMatchObject({ method: 'POST', body: '{"events":[]}', keepalive: true, credentials: 'same-origin' });
     expect(new Headers(init.headers).get('Content-Type')).toBe('application/json');
+  });
+
+  it('counts a keepalive request’s bytes while it is in flight (the 64 KiB quota), not a plain one’s', async () => {
+    let answer = (_: unknown) => {};
+    const slow = ((_url: string, _init: RequestInit) => new Promise((resolve) => (answer = resolve))) as any;
+    const pending = post(URL_, '{"events":["é"]}', true, slow);
+    expect(keepaliveBytes()).toBe(17); // UTF-8 bytes, not characters
+    answer({ status: 200, headers: new Headers(), text: async () => '' });
+    await pending;
+    expect(keepaliveBytes()).toBe(0);
+    const plain = post(URL_, '{}', false, slow);
+    expect(keepaliveBytes()).toBe(0);
+    answer({ status: 200, headers: new Headers(), text: async () => '' });
+    await plain;
   });
 
   it.each(['include', 'omit'] as const)('sends credentials %s when asked', async (mode) => {
