@@ -13,7 +13,7 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
  * at what the code weighs today plus a little, so any growth is a decision.
  */
 const BUDGETS = {
-  // 10,137 B today. The ceiling was 7,600 B (7,530 B before issues 11 and 14);
+  // 10,850 B today. The ceiling was 7,600 B (7,530 B before issues 11 and 14);
   // raised on purpose, with the reasons in README "Size":
   //  +1,782 B issue 11: no receipt no delete (handover marks, grace, spill),
   //           a handover at every hide signal, heartbeat liveness without Web
@@ -26,8 +26,17 @@ const BUDGETS = {
   //     +16 B WebKit leaving a page still loading (beforeunload);
   //    +115 B no long task at 10,000 events/s: rounds of a few requests' worth,
   //           a body parsed to check it only where JSON.stringify is not native;
-  //     +19 B a hidden page's events never cut a backoff short.
-  iifeBrotli: 10200,
+  //     +19 B a hidden page's events never cut a backoff short;
+  // (10,137 B at issues 11/14's end, ceiling 10,200 B; then issues 13 and 15:)
+  //    +112 B issue 13: credentials option (same-origin by default: a collector
+  //           answering ACAO * is no longer refused), page-hide handover by
+  //           keepalive fetch, serverCookie;
+  //     +53 B every keepalive request in flight counted, the handover's own too;
+  //    +154 B issue 15: callbacks in any position, run exactly once, 300 ms timeout;
+  //    +254 B issue 15: SPA page views read after the route rendered, a route
+  //           changed before the script arrived, prerendered pages wait;
+  //    +140 B issue 15: trackLink/trackForm by delegation, no element held.
+  iifeBrotli: 10900,
   // The issue's 1,000 B plus the fast-bounce fallback's privacy checks (GPC,
   // opt-out, consent, waiting calls): 100 B that must not be traded for bytes.
   // 1,097 B today, with the bounce events' event_id (31 B) and decoded
