@@ -1,13 +1,17 @@
 // @vitest-environment node
 // The snippet's fast-bounce events in real headless Chromium, against the demo
-// collector (issues 11 and 15): each carries its own event_id, and the
+// collector (issues 11, 13 and 15): each carries its own event_id, and the
 // profile_id the script sends for the same visitor, decoded from the fpid
-// cookie as the script reads it. What happy-dom cannot show: a real
-// sendBeacon on navigation, a real cookie jar, crypto.randomUUID in a secure
-// context (http://127.0.0.1 is one).
+// cookie as the script reads it; and they reach a collector on another site
+// that answers CORS with `Access-Control-Allow-Origin: *`, behind a path with
+// a trailing slash. What happy-dom cannot show: a real keepalive fetch on
+// navigation (preflight and CORS included), a real cookie jar,
+// crypto.randomUUID in a secure context (http://127.0.0.1 is one).
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeServer, listenOn } from '../../demo/collector.mjs';
 import { launchChromium } from './chromium.mjs';
-import { byPrefix, scriptLoaded, settle, snippetText, startSite, stored, tally, waitFor } from './helpers.mjs';
+import { byPrefix, pageHtml, scriptLoaded, settle, snippetText, startSite, stored, tally, waitFor } from './helpers.mjs';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 /** An ID as identify() stores it for an Auth0 user: `|` is written as %7C. */
@@ -88,5 +92,81 @@ describe('the snippet’s fast-bounce events in Chromium', () => {
       expect(assigned).toEqual([assigned[0], assigned[0], assigned[0]]);
       expect(assigned[0]).toMatch(/^PR/);
     });
+  });
+});
+
+/**
+ * The demo collector behind a reverse-proxy path, `/fp/`, on its own origin
+ * (http://127.0.0.1:<port>), answering CORS the way most public collection
+ * endpoints do: `Access-Control-Allow-Origin: *` and no
+ * `Access-Control-Allow-Credentials` (the demo collector echoes the Origin
+ * with credentials allowed). Every path it was asked for is kept in `paths`.
+ * @param {ReturnType<import('../../demo/collector.mjs').createCollector>} collector
+ */
+async function startWildcardProxy(collector) {
+  const paths = [];
+  const server = http.createServer((req, res) => {
+    paths.push(req.method + ' ' + req.url);
+    if (!req.url?.startsWith('/fp/')) return void res.writeHead(404).end();
+    req.url = req.url.slice('/fp'.length);
+    const writeHead = res.writeHead.bind(res);
+    res.writeHead = (status, headers = {}) => {
+      const wildcard = { ...headers, 'Access-Control-Allow-Origin': '*' };
+      delete wildcard['Access-Control-Allow-Credentials'];
+      return writeHead(status, wildcard);
+    };
+    if (!collector.handle(req, res)) res.writeHead(404).end();
+  });
+  const port = await listenOn(server, 0, '127.0.0.1');
+  return { base: `http://127.0.0.1:${port}/fp/`, paths, close: () => closeServer(server) };
+}
+
+/** Pages on http://localhost:<port> (another site than 127.0.0.1) loading the snippet with `host`; `/away` is untracked. */
+async function startPages(host) {
+  const server = http.createServer((req, res) => {
+    const html = req.url === '/away' ? '<!doctype html><title>Away</title>Away' : pageHtml({ collectorOrigin: host });
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }).end(html);
+  });
+  const port = await listenOn(server, 0, '127.0.0.1');
+  return { url: (p) => `http://localhost:${port}${p}`, close: () => closeServer(server) };
+}
+
+describe('the snippet’s fast-bounce events reach a collector answering `Access-Control-Allow-Origin: *`', () => {
+  it('on another site, behind a path given with a trailing slash (`http://127.0.0.1:<port>/fp/`)', { timeout: 60_000 }, async () => {
+    const site = await startSite();
+    const proxy = await startWildcardProxy(site.collector);
+    const pages = await startPages(proxy.base);
+    const context = await browser.newContext();
+    const errors = [];
+    context.on('page', (page) => page.on('pageerror', (error) => errors.push(error.message)));
+    try {
+      site.collector.setScriptDelay(60_000); // the script never arrives: the snippet sends
+      const page = await context.newPage();
+      await page.goto(pages.url('/bounce'), { waitUntil: 'domcontentloaded' });
+      await page.evaluate(() => {
+        for (let i = 0; i < 3; i++) window.firstparty.track('Bounce', { k: 'wild-' + i });
+      });
+      await page.goto(pages.url('/away'), { waitUntil: 'domcontentloaded' });
+      await waitFor(() => stored(site.collector, byPrefix('wild-')).length === 3, {
+        message: () => 'the 3 events sent by the snippet; the proxy saw: ' + proxy.paths.join(', '),
+      });
+      const bounced = stored(site.collector, byPrefix('wild-'));
+      expect(bounced.map((e) => e.name)).toEqual(['Bounce', 'Bounce', 'Bounce']);
+      for (const event of bounced) expect(event.event_id).toMatch(UUID);
+      // One trailing slash dropped: the script and the endpoint under /fp, no `//`.
+      expect(proxy.paths).toContain('GET /fp/js/firstparty.min.js');
+      expect(proxy.paths).toContain('POST /fp/events/track/bulk');
+      expect(proxy.paths.filter((p) => p.includes('//'))).toEqual([]);
+      // A JSON body from another site: preflighted, and the collector got JSON.
+      expect(proxy.paths).toContain('OPTIONS /fp/events/track/bulk');
+      const [post] = site.collector.requests().filter((r) => r.method === 'POST');
+      expect(post).toMatchObject({ path: '/events/track/bulk', content_type: 'application/json', origin: pages.url(''), status: 200 });
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close().catch(() => {});
+      await pages.close();
+      await proxy.close();
+      await site.close();
+    }
   });
 });

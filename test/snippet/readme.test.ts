@@ -13,6 +13,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { installCookieJar, removeCookieJar } from '../helpers/cookieJar';
 import { fakeFetch } from '../helpers/fakeNetwork';
 import { hideAndShowPage, ignoreInsertedScripts, setUrl, START_URL } from '../helpers/page';
+import { interceptHandovers } from './bounceRequests';
 
 const file = (path: string) => fileURLToPath(new URL('../../' + path, import.meta.url));
 const SNIPPET = readFileSync(file('dist/snippet.min.js'), 'utf8').trim();
@@ -63,7 +64,7 @@ function eventName(call: unknown[]): string | undefined {
 
 
 let net: ReturnType<typeof fakeFetch>;
-let beacon: ReturnType<typeof vi.fn>;
+let sends: ReturnType<typeof interceptHandovers>;
 // happy-dom never fetches the script; the tests run it themselves.
 ignoreInsertedScripts();
 
@@ -73,9 +74,9 @@ beforeEach(() => {
   vi.spyOn(console, 'warn').mockImplementation(() => {});
   vi.stubGlobal('indexedDB', new IDBFactory());
   net = fakeFetch();
-  vi.stubGlobal('fetch', net.fetch);
-  beacon = vi.fn(() => true);
-  vi.spyOn(navigator, 'sendBeacon').mockImplementation(beacon as any);
+  // The snippet's own requests are kept apart; the script's go to `net`.
+  sends = interceptHandovers();
+  sends.useNetwork(net.fetch);
   installCookieJar();
   setUrl('https://www.example.com/');
   document.title = 'Home';
@@ -150,7 +151,7 @@ describe('the snippet as the README shows it', () => {
     const origin = new URL(host.includes('//') ? host : 'https://' + host).origin;
     expect(new Set(net.requests.map((r) => r.url))).toEqual(new Set([origin + '/events/track/bulk']));
     for (const event of events) expect(event.write_key).toBe(writeKey);
-    expect(beacon).not.toHaveBeenCalled();
+    expect(sends.bounceCount()).toBe(0);
   });
 
   it('calls the snippet already sent (page hidden before the script arrived) are not sent again', async () => {
@@ -158,9 +159,9 @@ describe('the snippet as the README shows it', () => {
     vi.setSystemTime(T0 + 1000);
     stub.track('Before Hide');
     hideAndShowPage(); // the visitor switches tabs and back: the snippet sends what it holds
-    expect(beacon).toHaveBeenCalledTimes(1);
-    const beaconed = JSON.parse(await (beacon.mock.calls[0][1] as Blob).text()).events.map((e: any) => e.name);
-    expect(beaconed).toContain('Before Hide');
+    expect(sends.bounceCount()).toBe(1);
+    const bounced = (await sends.bounces())[0].body.events.map((e: any) => e.name);
+    expect(bounced).toContain('Before Hide');
     vi.setSystemTime(T0 + 2000);
     stub.track('After Hide');
 
