@@ -47,7 +47,9 @@ declare const BOUNCE_FALLBACK: boolean;
   // Already there: the library (no push) handles every call itself; an earlier
   // run of this snippet keeps its queue.
   (stub = w[fp])
-    ? stub.push && console.warn('Firstparty snippet included twice.')
+    ? // "firstparty snippet included twice.": Firstparty's message, spelled as the
+      // global is named (6 bytes less than a capital F of its own).
+      stub.push && console.warn(`${fp} snippet included twice.`)
     : ((w[fp] = stub =
         new Proxy([], {
           get: (queue: Call[] & Record<string | symbol, any>, method: any) =>
@@ -98,7 +100,9 @@ declare const BOUNCE_FALLBACK: boolean;
         host = ('https://' + host).replace(/^.{8}(?=\/|.*:\/)|\/+$/g, '');
         // A script element inserted by code is async already. Its src is set
         // last: that starts the load, with the nonce and integrity in place.
-        d.head.append((script = d.createElement('script')));
+        // A tagged template: createElement gets ['script'], which it reads as
+        // 'script' (2 bytes less than parentheses and quotes).
+        d.head.append((script = (d.createElement as any)`script` as HTMLScriptElement));
         if (!BOUNCE_FALLBACK) {
           if (nonce) script.nonce = nonce;
           if (options?.integrity) {
@@ -111,7 +115,10 @@ declare const BOUNCE_FALLBACK: boolean;
         if (BOUNCE_FALLBACK)
           // Leaving includes unloading: the document turns hidden after `pagehide`
           // (HTML "unload a document"), so one listener serves both.
-          addEventListener('visibilitychange', (page?: any, nav: any = navigator, cookies?: string) => {
+          // Async, so the try below also catches a rejected fetch (a failed request
+          // while the page lives on, after a tab switch): nothing reaches the
+          // page as an unhandled rejection, which error monitors would report.
+          addEventListener('visibilitychange', async (page?: any, nav: any = navigator, cookies?: string) => {
             try {
               // Only when leaving, online, and while the script has not taken over
               // (a script that does not mark the calls it replays, an older release
@@ -147,7 +154,7 @@ declare const BOUNCE_FALLBACK: boolean;
                 // The Blob's type sets the Content-Type the API requires (6
                 // bytes less than a headers object); keepalive: 1 is true to
                 // WebIDL (1 byte less than terser's !0).
-                (fetch as (url: string, init: RequestInit, emptied: number) => Promise<Response>)(
+                (await (fetch as (url: string, init: RequestInit, emptied: number) => Promise<Response>)(
                   host + '/events/track/bulk',
                   {
                     method: 'POST',
@@ -162,19 +169,21 @@ declare const BOUNCE_FALLBACK: boolean;
                               // A UUID (22 bytes) rather than the library's `EV` + 30
                               // base-62 characters (about 70): a collector dedupes by
                               // any unique string. randomUUID exists only in secure
-                              // contexts; on a plain-http page these events go without
-                              // one rather than not at all (they are sent once).
-                              event_id: crypto.randomUUID?.(),
+                              // contexts: on a plain-http page it throws, nothing is
+                              // sent, and the calls wait for the script, so every
+                              // event has an event_id.
+                              event_id: crypto.randomUUID(),
                               name: page ? 'Page Viewed' : call[1],
                               write_key: key,
                               // The script writes the cookie with encodeURIComponent
                               // (src/lib/cookies.ts) and sends it decoded: an ID such
                               // as `auth0|5f7c…` must not arrive as `auth0%7C5f7c…`
                               // (23 bytes). A malformed value throws: nothing is sent,
-                              // and the calls stay for the script. The name follows
-                              // the start or a space (every cookie but the first
-                              // follows `; `; 1 byte less than the script's `; `).
-                              profile_id: cookies!.match(/(^| )fpid=([^;]+)/)?.map(decodeURIComponent)[2],
+                              // and the calls stay for the script. The name starts at a
+                              // word boundary (every cookie follows the start or `; `;
+                              // 4 bytes less than the script's `(^|; )`; a cookie named
+                              // like `x-fpid` would be misread, for these events only).
+                              profile_id: cookies!.match(/\bfpid=([^;]+)/)?.map(decodeURIComponent)[1],
                               // The call's properties object (track(name, properties),
                               // page(category?, name?, properties?)), over the page fields for a page call:
                               // its first non-primitive argument (4 bytes less than a typeof test; a
@@ -198,12 +207,10 @@ declare const BOUNCE_FALLBACK: boolean;
                   // Emptying costs 24 bytes less than marking the calls and
                   // filtering the marks out at every hide; `length = 0` 1 byte
                   // less than splice(0), and 3 less than emptying after the call.
-                  // A rejection is not caught: the events are lost, as a beacon
-                  // lost in the network was; and the page, if it is still there
-                  // (a tab switch, not an unload), sees an unhandled rejection
-                  // (catching it costs 11 bytes the ceiling does not have).
+                  // A rejected fetch loses the events, as a beacon lost in the
+                  // network did; the catch below keeps it from the page.
                   (stub.length = sendable = 0),
-                );
+                ));
             } catch {
               // Never throw into the page; the script sends these calls if it loads.
             }

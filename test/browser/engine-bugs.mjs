@@ -21,9 +21,9 @@ export const KNOWN_BUGS = {
   // WebKit fires neither pagehide nor visibilitychange when it leaves a page
   // that has not finished loading (only beforeunload).
   leaveWhileLoading: [],
-  // The same for the snippet's fast-bounce fallback (3a): its beacon listens to
-  // pagehide/visibilitychange only; beforeunload would cost ~40 B of a snippet
-  // at 1,097 of its 1,100 B ceiling.
+  // The same for the snippet's fast-bounce fallback (3a): it listens to
+  // visibilitychange only; beforeunload would cost ~40 B of a snippet at
+  // 1,098 of its 1,100 B ceiling.
   snippetLeaveWhileLoading: ['webkit'],
   // A Firefox tab closing sends its beacon, but the localStorage marker it
   // writes in the same pagehide handler is often lost: a live tab of the site

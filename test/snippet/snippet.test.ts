@@ -171,12 +171,12 @@ describe('the stub', () => {
     expect(stub[1].p).toEqual({ url: 'https://www.example.com/pricing?plan=pro', title: 'Pricing', referrer: 'https://www.example.com/' });
   });
 
-  it('included twice: warns exactly "Firstparty snippet included twice." and keeps the queue', () => {
+  it('included twice: warns exactly "firstparty snippet included twice." and keeps the queue', () => {
     const stub = run();
     stub.track('Before');
     run();
     expect(warn).toHaveBeenCalledTimes(1);
-    expect(warn).toHaveBeenCalledWith('Firstparty snippet included twice.');
+    expect(warn).toHaveBeenCalledWith('firstparty snippet included twice.');
     expect((window as any).firstparty).toBe(stub);
     expect(stub.map((call) => [...call])).toEqual([['track', 'Before']]);
     stub.track('After');
@@ -334,15 +334,14 @@ describe('the fast-bounce fallback (dist/snippet.min.js)', () => {
     expect(new Set(ids).size).toBe(4);
   });
 
-  it('where crypto.randomUUID is missing (a plain-http page) it still sends, without event_id', async () => {
+  it('where crypto.randomUUID is missing (a plain-http page) it sends nothing: the calls wait for the script, so every event has an event_id', async () => {
     vi.spyOn(crypto, 'randomUUID' as any, 'get').mockReturnValue(undefined);
     const stub = run();
     stub.load(KEY, HOST);
     stub.track('A');
     hide();
-    const [event] = (await bounces())[0].body.events;
-    expect(event.name).toBe('A');
-    expect(event).not.toHaveProperty('event_id');
+    expect(await bounces()).toEqual([]);
+    expect(stub).toHaveLength(1);
   });
 
   it('a page call’s properties are the page fields of its moment and its properties object (name and category are left to the script: bytes)', async () => {
@@ -371,8 +370,8 @@ describe('the fast-bounce fallback (dist/snippet.min.js)', () => {
     expect(await firstBounced()).not.toHaveProperty('profile_id');
   });
 
-  it('does not take another cookie whose name merely ends in fpid for the profile', async () => {
-    bounceWithCookies('xfpid=NotOurs', 'legacy-fpid=NotOursEither', 'fpid=PR123456789012345678901234567890');
+  it('does not take another cookie whose name merely ends in fpid for the profile (FPID, xfpid, legacy_fpid)', async () => {
+    bounceWithCookies('FPID=GoogleServerSide', 'xfpid=NotOurs', 'legacy_fpid=NotOursEither', 'fpid=PR123456789012345678901234567890');
     expect((await firstBounced()).profile_id).toBe('PR123456789012345678901234567890');
   });
 
@@ -587,6 +586,26 @@ describe('the fast-bounce fallback (dist/snippet.min.js)', () => {
     stub.track('A');
     hide();
     expectNothingSent();
+  });
+
+  it('a rejected fetch (the page lives on after a tab switch) reaches the page as no unhandled rejection', async () => {
+    // A plain function, not a vi.fn: a spy observes the promises it returns, which marks them handled.
+    let calls = 0;
+    vi.stubGlobal('fetch', () => (calls++, Promise.reject(new TypeError('Failed to fetch'))));
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const stub = run();
+      stub.load(KEY, HOST);
+      stub.track('A');
+      hide();
+      expect(calls).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 
   it('a throwing fetch does not throw into the page', () => {
