@@ -197,7 +197,7 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
         options: () => options,
         fetch: fetchImpl,
         // A keepalive fetch in the credentials mode asked for (transport.ts), unless a test swaps in a beacon.
-        sendBeacon: givenBeacon || ((url, body) => handOff(url, body, options.credentials, fetchImpl)),
+        sendBeacon: givenBeacon || ((url, body, delivered) => handOff(url, body, options.credentials, fetchImpl, delivered)),
         report,
       });
       cleanups.push(delivery.stop);

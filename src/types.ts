@@ -36,8 +36,12 @@ export interface CallSite {
 export interface Dependencies {
   queue?: EventStore;
   fetch?: typeof fetch;
-  /** What hands a body over at page hide; default a keepalive `fetch` (or `navigator.sendBeacon` without one). */
-  sendBeacon?: (url: string, body: string) => boolean;
+  /**
+   * What hands a body over at page hide; default a keepalive `fetch` (or
+   * `navigator.sendBeacon` without one), which calls `delivered` on a 2xx
+   * answer if the page lives to read it.
+   */
+  sendBeacon?: (url: string, body: string, delivered?: () => void) => boolean;
 }
 
 /** A call's callback: it runs exactly once (tracker/callbacks.ts). */

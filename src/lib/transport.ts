@@ -86,15 +86,15 @@ export const keepaliveFetch = () => typeof Request == 'function' && 'keepalive' 
  * tracker's `credentials` mode where the browser has one, else `sendBeacon`
  * (which always sends cookies, so a cross-origin collector answering
  * `Access-Control-Allow-Origin: *` refuses it: Firefox before 133). The
- * request is started at once; its answer, if the page lives to read it, is
- * read and dropped (reading frees Chromium's keepalive quota: see post()):
- * a handover is judged by reachability, as a beacon is (handover.ts).
+ * request is started at once. A page that lives on (a tab switch) reads its
+ * answer: `delivered` runs on a 2xx, so a handover made without proof of
+ * reachability need not be sent again (handover.ts); a beacon has no answer.
  * The page's own `fetch` is used, as for every request: wrappers (error
  * monitors) pass `keepalive` on.
  */
-export function handOff(url: string, body: string, credentials: RequestCredentials, fetchImpl?: typeof fetch): boolean {
+export function handOff(url: string, body: string, credentials: RequestCredentials, fetchImpl?: typeof fetch, delivered?: () => void): boolean {
   if (!keepaliveFetch()) return beacon(url, body);
-  void post(url, body, true, fetchImpl, credentials);
+  void post(url, body, true, fetchImpl, credentials).then(({ status }) => status > 199 && status < 300 && delivered?.());
   return true;
 }
 

@@ -32,7 +32,7 @@ export interface DeliveryDependencies {
   mayLeave(): boolean;
   options(): ResolvedOptions;
   fetch?: typeof fetch;
-  sendBeacon(url: string, body: string): boolean;
+  sendBeacon(url: string, body: string, delivered?: () => void): boolean;
   report(name: string, detail?: unknown): void;
 }
 

@@ -29,8 +29,8 @@ export interface HandoverDependencies {
   /** Whether events may leave now (see courier.ts): a hiding page hands nothing over otherwise. */
   mayLeave(): boolean;
   options(): { maxBatchBytes: number; flushInterval: number };
-  /** Hands one body over (transport.ts handOff); false when the browser refuses it. */
-  sendBeacon(url: string, body: string): boolean;
+  /** Hands one body over (transport.ts handOff); false when the browser refuses it. `delivered`: its 2xx, read by a page that lives on. */
+  sendBeacon(url: string, body: string, delivered?: () => void): boolean;
   report(name: string, detail?: unknown): void;
 }
 
@@ -55,12 +55,19 @@ export function createHandover({ outbox, courier, reach, endpoint, mayLeave, opt
     for (const batch of splitBatches(outbox.unsent(true, (key) => inKeepalive.has(key)), Math.min(options().maxBatchBytes, budget))) {
       const body = batchBody(batch, new Date().toISOString());
       const bytes = utf8Length(body);
-      if (bytes > budget || !sendBeacon(endpoint(), body)) {
+      const keys = keysOf(batch);
+      // A 2xx read by a page that lives on (a tab switch) is proof: the kept
+      // events are not sent again once the grace is over.
+      const delivered = () => {
+        reach.ok();
+        outbox.handOver(keys, true);
+      };
+      if (bytes > budget || !sendBeacon(endpoint(), body, delivered)) {
         report('failed', { beacon: 1, count: batch.length });
         break;
       }
       budget -= bytes;
-      outbox.handOver(keysOf(batch), proven);
+      outbox.handOver(keys, proven);
       report('sent', { beacon: 1, count: batch.length, ...(!proven && { kept: 1 }) });
     }
     outbox.rescue();

@@ -10,7 +10,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createFirstparty } from '../../src/firstparty';
 import { KEEPALIVE_LIMIT } from '../../src/lib/batch';
 import { memoryStore } from '../../src/lib/queue';
-import { keepaliveBytes } from '../../src/lib/transport';
+import { keepaliveBytes, REQUEST_TIMEOUT_MS } from '../../src/lib/transport';
+import { HANDOVER_GRACE_MS } from '../../src/tracker/outbox';
 import { byteLength, fakeFetch } from '../helpers/fakeNetwork';
 import { hideAndShowPage } from '../helpers/page';
 import { HOST, KEY, remember, settle, useApiEnvironment } from './helpers';
@@ -48,5 +49,41 @@ describe('handover by keepalive fetch', () => {
     const handedOver = new Set(handovers.flatMap((r) => r.body.events.map((e: any) => e.name + e.properties.i)));
     const stored = new Set((await queue.all()).map(([, json]) => JSON.parse(json)).map((e) => e.name + e.properties.i));
     for (const name of ['First', 'Second']) for (let i = 0; i < 100; i++) expect(handedOver.has(name + i) || stored.has(name + i)).toBe(true);
+    // A request that never answers is abandoned after REQUEST_TIMEOUT_MS, and its bytes are free again.
+    await vi.advanceTimersByTimeAsync(REQUEST_TIMEOUT_MS);
+    expect(keepaliveBytes()).toBe(0);
+  });
+});
+
+describe('a handover read by a page that lives on (a tab switch)', () => {
+  it('its 2xx is proof: events handed over before any answer proved the collector are not sent again after the grace', async () => {
+    const net = fakeFetch();
+    const queue = memoryStore();
+    const fp = remember(createFirstparty({ queue, fetch: net.fetch }));
+    fp.load(KEY, HOST);
+    // Tracked and hidden in the same task: no request has answered yet, so nothing proves the collector reachable.
+    fp.track('Page Viewed');
+    hideAndShowPage();
+    expect(net.requests).toHaveLength(1);
+    expect(net.requests[0].init.keepalive).toBe(true);
+    await settle(); // the page reads the handover's 200
+    await vi.advanceTimersByTimeAsync(HANDOVER_GRACE_MS + 5_000);
+    await fp.flush();
+    expect(net.requests).toHaveLength(1);
+    expect(await queue.all()).toEqual([]);
+  });
+
+  it('without an answer (a failed handover), the kept events go again after the grace, with the same event_id', async () => {
+    const net = fakeFetch(['network-error'] as any);
+    const fp = remember(createFirstparty({ queue: memoryStore(), fetch: net.fetch }));
+    fp.load(KEY, HOST);
+    fp.track('Page Viewed');
+    hideAndShowPage();
+    await settle();
+    await vi.advanceTimersByTimeAsync(HANDOVER_GRACE_MS + 5_000);
+    await fp.flush();
+    const ids = net.requests.flatMap((r) => r.body.events.map((e: any) => e.event_id));
+    expect(ids).toHaveLength(2);
+    expect(ids[1]).toBe(ids[0]);
   });
 });

@@ -99,6 +99,15 @@ describe('handOff', () => {
     expect(send).not.toHaveBeenCalled();
   });
 
+  it('calls delivered on a 2xx read by a page that lives on, never on another answer', async () => {
+    for (const [reply, expected] of [[200, 1], [204, 1], [503, 0], [400, 0], ['network-error', 0]] as const) {
+      const delivered = vi.fn();
+      handOff(URL_, '{}', 'same-origin', fakeFetch([reply as any]).fetch, delivered);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      expect(delivered).toHaveBeenCalledTimes(expected);
+    }
+  });
+
   it('uses the page’s fetch (a wrapper passes keepalive on) when none is given', () => {
     const net = fakeFetch([200]);
     vi.stubGlobal('fetch', net.fetch);
