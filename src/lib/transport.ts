@@ -27,51 +27,67 @@ let keepaliveInFlight = 0;
 /** Bytes of this page's keepalive requests in flight now (see above). */
 export const keepaliveBytes = (): number => keepaliveInFlight;
 
+/** What a request that failed without an answer becomes. */
+const NO_ANSWER: SendResult = { status: 0, retryAfter: 0, text: '' };
+
 /**
- * POSTs a JSON body with `fetch`. `keepalive` (used while the page is hidden)
- * lets the request finish if the page goes away while it is in flight; the
- * browser allows it only up to 64 KiB in flight per page, so visible pages
- * send without it, in larger bodies. `credentials` is the tracker's option
+ * Starts a POST of a JSON body with `fetch` and returns its outcome to come;
+ * throws only what a replaced `fetch` throws synchronously (handOff() then
+ * falls back to a beacon). `keepalive` (used while the page is hidden) lets
+ * the request finish if the page goes away while it is in flight; the browser
+ * allows it only up to 64 KiB in flight per page, so visible pages send
+ * without it, in larger bodies. `credentials` is the tracker's option
  * (default `'same-origin'`: cookies only to a path on the page's own origin,
  * so a cross-origin collector answering `Access-Control-Allow-Origin: *` is
  * not refused, as every credentialed request would be).
  * The response body is always read: Chromium counts a keepalive request
  * against the page's 64 KiB allowance until its response body is consumed, so
  * unread responses make later batches fail (seen in the browser suite).
- * `fetchImpl` is the seam tests swap.
  */
-export async function post(
+function start(url: string, body: string, keepalive: boolean, fetchImpl: typeof fetch, credentials: RequestCredentials): Promise<SendResult> {
+  const controller = new AbortController();
+  const request = fetchImpl(url, {
+    method: 'POST',
+    body,
+    keepalive,
+    credentials,
+    headers: { 'Content-Type': 'application/json' },
+    signal: controller.signal,
+  });
+  const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+  const bytes = keepalive ? utf8Length(body) : 0;
+  keepaliveInFlight += bytes;
+  return (async () => {
+    try {
+      // Raced against the abort too: a replaced fetch may ignore the signal.
+      const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', reject));
+      const response = await Promise.race([request, aborted]);
+      const text = await Promise.race([response.text(), aborted]);
+      return { status: response.status, retryAfter: retryAfterMs(response.headers.get('Retry-After')), text: typeof text === 'string' ? text : '' };
+    } catch {
+      return NO_ANSWER;
+    } finally {
+      clearTimeout(timer);
+      keepaliveInFlight -= bytes;
+    }
+  })();
+}
+
+/**
+ * POSTs a JSON body with `fetch` (see start()); never throws: a request that
+ * fails, or a `fetch` that throws, is status 0. `fetchImpl` is the seam tests swap.
+ */
+export function post(
   url: string,
   body: string,
   keepalive: boolean,
   fetchImpl: typeof fetch = fetch,
   credentials: RequestCredentials = 'same-origin',
 ): Promise<SendResult> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
-  const bytes = keepalive ? utf8Length(body) : 0;
-  keepaliveInFlight += bytes;
   try {
-    // Raced against the abort too: a replaced fetch may ignore the signal.
-    const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', reject));
-    const response = await Promise.race([
-      fetchImpl(url, {
-        method: 'POST',
-        body,
-        keepalive,
-        credentials,
-        headers: { 'Content-Type': 'application/json' },
-        signal: controller.signal,
-      }),
-      aborted,
-    ]);
-    const text = await Promise.race([response.text(), aborted]);
-    return { status: response.status, retryAfter: retryAfterMs(response.headers.get('Retry-After')), text: typeof text === 'string' ? text : '' };
+    return start(url, body, keepalive, fetchImpl, credentials);
   } catch {
-    return { status: 0, retryAfter: 0, text: '' };
-  } finally {
-    clearTimeout(timer);
-    keepaliveInFlight -= bytes;
+    return Promise.resolve(NO_ANSWER);
   }
 }
 
@@ -90,12 +106,18 @@ export const keepaliveFetch = () => typeof Request == 'function' && 'keepalive' 
  * answer: `delivered` runs on a 2xx, so a handover made without proof of
  * reachability need not be sent again (handover.ts); a beacon has no answer.
  * The page's own `fetch` is used, as for every request: wrappers (error
- * monitors) pass `keepalive` on.
+ * monitors) pass `keepalive` on; one that throws at once leaves the
+ * handover to `sendBeacon`.
  */
-export function handOff(url: string, body: string, credentials: RequestCredentials, fetchImpl?: typeof fetch, delivered?: () => void): boolean {
+export function handOff(url: string, body: string, credentials: RequestCredentials, fetchImpl: typeof fetch = fetch, delivered?: () => void): boolean {
   if (!keepaliveFetch()) return beacon(url, body);
-  void post(url, body, true, fetchImpl, credentials).then(({ status }) => status > 199 && status < 300 && delivered?.());
-  return true;
+  try {
+    void start(url, body, true, fetchImpl, credentials).then(({ status }) => status > 199 && status < 300 && delivered?.());
+    return true;
+  } catch {
+    // A fetch the page replaced with one that throws: the browser's own beacon still works.
+    return beacon(url, body);
+  }
 }
 
 /**

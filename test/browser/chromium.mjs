@@ -106,8 +106,16 @@ class ChromiumSession extends EngineSession {
     return page;
   }
 
-  async setOffline(offline) {
+  /**
+   * Emulated offline covers the pages' requests, not a keepalive request that
+   * outlives its page (it runs in the browser process, outside the page's
+   * emulated network: seen in scenario 3 once the handover became a keepalive
+   * fetch). So the collector drops every request too, as a network that is
+   * really down would: nothing reaches it, whichever process sends.
+   */
+  async setOffline(offline, collector) {
     await this.context.setOffline(offline);
+    collector?.fault(offline ? { mode: 'drop', count: Infinity } : { mode: 'off' });
   }
 
   async close() {

@@ -97,10 +97,16 @@ class FirefoxSession extends EngineSession {
     return page;
   }
 
-  /** Network emulation is per page in puppeteer: every page, and each opened while offline. */
-  async setOffline(offline) {
+  /**
+   * Network emulation is per page in puppeteer: every page, and each opened
+   * while offline. It does not cover a keepalive request that outlives its
+   * page (it runs in the parent process): the collector drops every request
+   * too, as a network that is really down would (see chromium.mjs).
+   */
+  async setOffline(offline, collector) {
     this.offline = offline;
     await Promise.all([...this.pages].map((page) => page.raw.setOfflineMode(offline)));
+    collector?.fault(offline ? { mode: 'drop', count: Infinity } : { mode: 'off' });
   }
 
   async close() {

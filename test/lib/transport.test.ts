@@ -129,8 +129,16 @@ describe('handOff', () => {
     expect(handOff(URL_, '{}', 'same-origin', net.fetch)).toBe(false);
   });
 
-  it('never throws: a fetch that throws or rejects is only an unanswered request', async () => {
-    expect(handOff(URL_, '{}', 'same-origin', (() => { throw new TypeError('blocked'); }) as any)).toBe(true);
+  it('a fetch the page replaced with one that throws at once: the beacon carries it', () => {
+    const send = vi.spyOn(navigator, 'sendBeacon').mockReturnValue(true);
+    expect(handOff(URL_, '{"events":[2]}', 'same-origin', (() => { throw new TypeError('Illegal invocation'); }) as any)).toBe(true);
+    expect(send).toHaveBeenCalledTimes(1);
+    expect(keepaliveBytes()).toBe(0);
+    send.mockReturnValue(false);
+    expect(handOff(URL_, '{}', 'same-origin', (() => { throw new TypeError('Illegal invocation'); }) as any)).toBe(false);
+  });
+
+  it('never throws: a fetch that rejects is only an unanswered request', async () => {
     expect(handOff(URL_, '{}', 'same-origin', (() => Promise.reject(new TypeError('quota'))) as any)).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 0));
   });
