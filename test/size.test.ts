@@ -13,7 +13,7 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
  * at what the code weighs today plus a little, so any growth is a decision.
  */
 const BUDGETS = {
-  // 10,850 B today. The ceiling was 7,600 B (7,530 B before issues 11 and 14);
+  // 10,894 B today. The ceiling was 7,600 B (7,530 B before issues 11 and 14);
   // raised on purpose, with the reasons in README "Size":
   //  +1,782 B issue 11: no receipt no delete (handover marks, grace, spill),
   //           a handover at every hide signal, heartbeat liveness without Web
@@ -35,7 +35,10 @@ const BUDGETS = {
   //    +154 B issue 15: callbacks in any position, run exactly once, 300 ms timeout;
   //    +254 B issue 15: SPA page views read after the route rendered, a route
   //           changed before the script arrived, prerendered pages wait;
-  //    +140 B issue 15: trackLink/trackForm by delegation, no element held.
+  //    +140 B issue 15: trackLink/trackForm by delegation, no element held;
+  //     +44 B issue 13: a handover's 2xx read by a page that lives on confirms
+  //           it (no re-send after the grace); a fetch that throws at once
+  //           leaves the handover to sendBeacon.
   iifeBrotli: 10900,
   // The issue's 1,000 B plus the fast-bounce fallback's privacy checks (GPC,
   // opt-out, consent, waiting calls): 100 B that must not be traded for bytes.
