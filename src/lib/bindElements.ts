@@ -77,7 +77,7 @@ function dispatch(event: Event): void {
  * stopPropagation() on the link or form, as many do, cannot hide the event
  * from us. Nothing is delayed or prevented: the tracked event is queued
  * synchronously (in memory, then IndexedDB within the same task's microtasks)
- * and the page-hide beacon delivers it if the click or submit unloads the
+ * and the page-hide handover delivers it if the click or submit unloads the
  * page, so the visitor is never held back.
  *
  * Each element counts once per call (listed twice, it is still one binding),

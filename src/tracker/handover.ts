@@ -5,7 +5,8 @@
  * delivers after the page is gone (64 KiB in flight per page, shared by all
  * keepalive requests and beacons). No receipt, no delete: the events are deleted only
  * when the collector was demonstrably reachable (reachability.ts: a 2xx in
- * the last 30 s and no failure since); otherwise they are handed over *and
+ * the last 30 s and no failure since), or when a page that lives on (a tab
+ * switch) reads the handover's own 2xx; otherwise they are handed over *and
  * kept*, marked, and sent again with the same `event_id` once the grace
  * period is over (outbox.ts). Events not yet stored are spilled to
  * localStorage, whose writes are synchronous.
