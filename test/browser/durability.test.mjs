@@ -209,7 +209,7 @@ function leaving(run) {
     });
   }
 
-  it('5a. fast bounce: navigated away before the script loads — the snippet's keepalive fetch delivers the queued calls', { timeout: 60_000 }, async () => {
+  it('5a. fast bounce: navigated away before the script loads — the snippet’s keepalive fetch delivers the queued calls', { timeout: 60_000 }, async () => {
     await scenario(run, '5a fast bounce, navigated away, ACAO *', 7, WILDCARD, async ({ site, session, errors, collector }) => {
       collector.setScriptDelay(60_000); // the script never arrives while the page lives
       const page = await open(session, site.url('/bounce'), 'domcontentloaded');
