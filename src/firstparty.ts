@@ -260,9 +260,8 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
       endpoint = '';
       cleanups.splice(0).forEach((cleanup) => cleanup());
     },
-    _replay: (method: string, args: any[], site: CallSite) => replay(method, args, site),
   };
-  const replay = replayer(api, call);
+  (api as any)._replay = replayer(api, call);
   for (const method of RECORDING) (api as any)[method] = (...args: any[]) => call(method, args, {});
   // Every public method is guarded: whatever the page passes, nothing throws into it.
   for (const name of Object.keys(api) as (keyof typeof api)[]) (api as any)[name] = guard(name, api[name] as any);

@@ -10,8 +10,8 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeServer, listenOn } from '../../demo/collector.mjs';
-import { launchChromium } from './chromium.mjs';
-import { byPrefix, pageHtml, scriptLoaded, settle, snippetText, startSite, stored, tally, waitFor } from './helpers.mjs';
+import { startBrowser } from './suite.mjs';
+import { byPrefix, pageHtml, scriptLoaded, settle, startSite, stored, tally, waitFor } from './helpers.mjs';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 /** An ID as identify() stores it for an Auth0 user: `|` is written as %7C. */
@@ -21,8 +21,7 @@ const PROFILE = 'auth0|5f7c8ec7c33c6c004bbafe82';
 let browser;
 
 beforeAll(async () => {
-  snippetText(); // fails early, with a clear message, when dist/ is not built
-  browser = await launchChromium();
+  browser = await startBrowser();
 }, 60_000);
 
 afterAll(async () => {

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeServer, createCollector, listenOn, REPO_ROOT } from '../../demo/collector.mjs';
 import { startDemoServer } from '../../demo/server.mjs';
-import { launchChromium } from './chromium.mjs';
+import { startBrowser } from './suite.mjs';
 import { KEY, scriptLoaded, setVisibility, settle, snippetText, waitFor } from './helpers.mjs';
 
 /** @type {import('playwright-core').Browser} */
@@ -21,8 +21,7 @@ const figures = [];
 const suiteStart = Date.now();
 
 beforeAll(async () => {
-  snippetText(); // fails early, with a clear message, when dist/ is not built
-  browser = await launchChromium();
+  browser = await startBrowser();
 }, 60_000);
 
 afterAll(async () => {

@@ -1,8 +1,7 @@
 // Shared by the browser suites' test files: the browser, a browser context
 // that records the pages' uncaught errors, opening a page, and the summary
 // table a suite prints when it ends. Not a test file (no .test.).
-// durability.test.mjs and hardening.test.mjs still carry their own copies
-// (issue 11's tests were written beside them, not into them).
+// durability.test.mjs drives every engine through scenario.mjs instead.
 import { afterAll, beforeAll } from 'vitest';
 import { launchChromium } from './chromium.mjs';
 import { snippetText } from './helpers.mjs';
