@@ -705,3 +705,258 @@ describe('Subresource Integrity (the lite snippet)', () => {
     });
   });
 });
+
+// ---- issue 22: hostile and locked-down pages ------------------------------------------------
+
+/**
+ * What Prototype.js 1.6 changes about JSON (emulated here: the library itself is
+ * not vendored): `toJSON` methods on Array, Date, String and Number that return
+ * JSON *text*, so the native JSON.stringify quotes it again — `{a: [1]}` becomes
+ * `{"a":"[1]"}`, a Date `"\"2026-…Z\""` (its own format: seconds, no
+ * milliseconds). Assigned, as Prototype's Object.extend does (enumerable).
+ */
+const PROTOTYPE_16 = `<script>
+(function () {
+  var pad = function (n) { return (n < 10 ? '0' : '') + n; };
+  var quote = function (s) { return '"' + String(s).replace(/[\\\\"]/g, '\\\\$&') + '"'; };
+  Object.toJSON = function (o) {
+    if (o === undefined || typeof o === 'function') return;
+    if (o === null) return 'null';
+    if (typeof o === 'boolean') return String(o);
+    if (o.toJSON) return o.toJSON();
+    var results = [];
+    for (var k in o) { var v = Object.toJSON(o[k]); if (v !== undefined) results.push(quote(k) + ': ' + v); }
+    return '{' + results.join(', ') + '}';
+  };
+  Array.prototype.toJSON = function () {
+    var results = [];
+    for (var i = 0; i < this.length; i++) { var v = Object.toJSON(this[i]); if (v !== undefined) results.push(v); }
+    return '[' + results.join(', ') + ']';
+  };
+  Date.prototype.toJSON = function () {
+    return '"' + this.getUTCFullYear() + '-' + pad(this.getUTCMonth() + 1) + '-' + pad(this.getUTCDate()) + 'T' +
+      pad(this.getUTCHours()) + ':' + pad(this.getUTCMinutes()) + ':' + pad(this.getUTCSeconds()) + 'Z"';
+  };
+  String.prototype.toJSON = function () { return quote(this); };
+  Number.prototype.toJSON = function () { return isFinite(this) ? this.toString() : 'null'; };
+})();
+</script>`;
+
+/** `Object.freeze(Object.prototype)`, as hardening guides and some frameworks' strict modes do. */
+const FROZEN_OBJECT_PROTOTYPE = `<script>Object.freeze(Object.prototype);</script>`;
+
+/**
+ * SES `lockdown()` style: every intrinsic reachable from the global
+ * constructors and namespaces (their prototypes, methods and accessors,
+ * transitively) frozen before any other script runs. window and document stay
+ * as they are (lockdown hardens the intrinsics, not the host objects).
+ */
+const FROZEN_INTRINSICS = `<script>
+(function () {
+  var names = ['Object', 'Function', 'Array', 'String', 'Number', 'Boolean', 'Symbol', 'BigInt', 'Date', 'RegExp', 'Error',
+    'TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'EvalError', 'URIError', 'AggregateError', 'Map', 'Set',
+    'WeakMap', 'WeakSet', 'WeakRef', 'FinalizationRegistry', 'Promise', 'Proxy', 'Reflect', 'JSON', 'Math', 'Intl',
+    'ArrayBuffer', 'SharedArrayBuffer', 'DataView', 'Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array',
+    'Uint16Array', 'Int32Array', 'Uint32Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array', 'Atomics'];
+  var roots = names.map(function (n) { return window[n]; }).filter(Boolean);
+  // The hidden intrinsics: iterator, generator and async function prototypes.
+  roots.push(Object.getPrototypeOf([][Symbol.iterator]()), Object.getPrototypeOf(function* () {}), Object.getPrototypeOf(async function () {}),
+    Object.getPrototypeOf(new Map().entries()), Object.getPrototypeOf(new Set().values()), Object.getPrototypeOf(''[Symbol.iterator]()),
+    Object.getPrototypeOf(/x/[Symbol.matchAll]('x')));
+  var seen = new Set();
+  var harden = function (value) {
+    if ((typeof value !== 'object' && typeof value !== 'function') || value === null || seen.has(value)) return;
+    seen.add(value);
+    Object.freeze(value);
+    harden(Object.getPrototypeOf(value));
+    Reflect.ownKeys(value).forEach(function (key) {
+      var d = Object.getOwnPropertyDescriptor(value, key);
+      if ('value' in d) harden(d.value); else { harden(d.get); harden(d.set); }
+    });
+  };
+  roots.forEach(harden);
+  window.__lockedDown = Object.isFrozen(Array.prototype) && Object.isFrozen(Object.prototype) && Object.isFrozen(Function.prototype);
+})();
+</script>`;
+
+/**
+ * zone.js style (Angular): the global Promise replaced by a subclass, and
+ * every async entry point — addEventListener/removeEventListener,
+ * setTimeout/setInterval, queueMicrotask, requestAnimationFrame,
+ * MutationObserver, fetch — wrapped so callbacks run "in a zone".
+ */
+const ZONE_JS = `<script>
+(function () {
+  window.__zoneRuns = 0;
+  var inZone = function (fn) { return typeof fn !== 'function' ? fn : function () { window.__zoneRuns++; return fn.apply(this, arguments); }; };
+  var NativePromise = Promise;
+  window.Promise = class ZoneAwarePromise extends NativePromise {};
+  var wrapped = new WeakMap();
+  var add = EventTarget.prototype.addEventListener, remove = EventTarget.prototype.removeEventListener;
+  EventTarget.prototype.addEventListener = function (type, listener, options) {
+    if (typeof listener === 'function' && !wrapped.has(listener)) wrapped.set(listener, inZone(listener));
+    return add.call(this, type, wrapped.get(listener) || listener, options);
+  };
+  EventTarget.prototype.removeEventListener = function (type, listener, options) {
+    return remove.call(this, type, wrapped.get(listener) || listener, options);
+  };
+  ['setTimeout', 'setInterval', 'queueMicrotask', 'requestAnimationFrame'].forEach(function (name) {
+    var real = window[name];
+    window[name] = function (fn) { var args = [].slice.call(arguments); args[0] = inZone(fn); return real.apply(window, args); };
+  });
+  var RealObserver = MutationObserver;
+  window.MutationObserver = function (fn) { return new RealObserver(inZone(fn)); };
+  var realFetch = fetch;
+  window.fetch = function () { return window.Promise.resolve(realFetch.apply(window, arguments)); };
+})();
+</script>`;
+
+/** Object.prototype polluted, as a prototype-pollution bug or an old library leaves it: enumerable keys, one named like an option. */
+const POLLUTED_OBJECT_PROTOTYPE = `<script>Object.prototype.isAdmin = true; Object.prototype.flushAt = 'polluted'; Object.prototype.polluted = function () {};</script>`;
+
+/** JSON.stringify replaced by a wrapper (json2.js-era shims did this): correct, but no longer native. */
+const REPLACED_STRINGIFY = `<script>(function () { var real = JSON.stringify; JSON.stringify = function (v, r, s) { return real(v, r, s); }; })();</script>`;
+
+/** The properties the issue-22 rows send: arrays nested at each level, a Date, and the names Object.prototype holds. */
+const FIDELITY_PROPS = `{ list: [1, 'two', [3]], nested: { deeper: ['x', { y: [true] }] }, when: new Date(Date.UTC(2026, 11, 7, 8, 9, 10, 123)),
+  constructor: 'c', toString: 't', valueOf: 'v', hasOwnProperty: 'h', isPrototypeOf: 'i' }`;
+/** FIDELITY_PROPS as a clean page sends them. */
+const FIDELITY_EXPECTED = {
+  list: [1, 'two', [3]],
+  nested: { deeper: ['x', { y: [true] }] },
+  when: '2026-12-07T08:09:10.123Z',
+  constructor: 'c',
+  toString: 't',
+  valueOf: 'v',
+  hasOwnProperty: 'h',
+  isPrototypeOf: 'i',
+};
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+/**
+ * Opens `html` at `path`, and tracks `Fidelity` (FIDELITY_PROPS, k = prefix + 0)
+ * either from the page's inline code before the script arrives, sent by the
+ * snippet's fast-bounce fallback as the page hides (`via: 'bounce'`: the
+ * script held for a minute), or once the script has loaded (`via: 'script'`).
+ * Resolves to the stored event and the raw bodies of the track requests.
+ */
+async function fidelityRun({ site, context, collector }, { head, via, prefix }) {
+  if (via === 'bounce') collector.setScriptDelay(60_000);
+  const track = `firstparty.track('Fidelity', Object.assign(${FIDELITY_PROPS}, { k: ${JSON.stringify(prefix + '0')} }));`;
+  site.pages.set('/' + prefix, { html: sitePage(site.origin, { head, body: via === 'bounce' ? `<script>${track}</script>` : '' }) });
+  const page = await context.newPage();
+  await page.goto(site.origin + '/' + prefix, { waitUntil: via === 'bounce' ? 'domcontentloaded' : 'load' });
+  if (via === 'bounce') await setVisibility(page, 'hidden');
+  else {
+    await scriptLoaded(page);
+    await page.evaluate(track);
+  }
+  await waitFor(() => withK(collector, prefix).length === 1 || collector.rejected().length > 0, {
+    message: () => `the event (${via}); rejected: ${JSON.stringify(collector.rejected())}`,
+  });
+  return { page, event: withK(collector, prefix)[0], rejected: collector.rejected() };
+}
+
+describe('issue 22: hostile and locked-down pages', () => {
+  // ---- Trusted Types -------------------------------------------------------------------------
+  const TT = "require-trusted-types-for 'script'";
+  /** A default policy that allow-lists script URLs on `allowed` (a prefix) and throws TypeError for others. */
+  const defaultPolicy = (allowed) =>
+    `<script>trustedTypes.createPolicy('default', { createScriptURL: (url) => { if (url.startsWith(${JSON.stringify(allowed)})) return url; throw new TypeError('script URL not on the allow-list: ' + url); } });</script>`;
+  for (const snippet of ['snippet.min.js', 'snippet-lite.min.js']) {
+    for (const [label, policy, head, loads] of [
+      [`${TT} (no trusted-types list, no default policy)`, TT, '', true],
+      [`${TT}; trusted-types firstparty`, `${TT}; trusted-types firstparty`, '', true],
+      [`${TT}; trusted-types 'none' (no policy can be made)`, `${TT}; trusted-types 'none'`, '', false],
+      [`${TT}; trusted-types default, a default policy allow-listing the collector`, `${TT}; trusted-types default`, 'ORIGIN', true],
+      [`${TT}; trusted-types default, a default policy refusing the collector (TypeError)`, `${TT}; trusted-types default`, 'https://elsewhere.invalid/', false],
+    ])
+      it(`Trusted Types, ${snippet}, ${label}: no exception reaches the page; ${loads ? 'the script loads' : 'one warning, the calls stay queued'}`, { timeout: 40_000 }, async () => {
+        await withSite(async ({ site, context, errors, consoleMessages, collector }) => {
+          site.pages.set('/tt', {
+            headers: { 'Content-Security-Policy': policy },
+            html: sitePage(site.origin, {
+              snippet,
+              head: head ? defaultPolicy(head === 'ORIGIN' ? site.origin : head) : '',
+              // The rest of the site's inline script must run: load() may not throw.
+              body: `<script>window.__after = true; firstparty.track('After Load', { k: 'tt-0' });</script>`,
+            }).replace('firstparty.page();</script>', 'firstparty.page(); window.__afterLoad = true;</script>'),
+          });
+          const page = await context.newPage();
+          await page.goto(site.origin + '/tt');
+          expect(await page.evaluate(() => ({ afterLoad: window.__afterLoad, after: window.__after }))).toEqual({ afterLoad: true, after: true });
+          if (loads) {
+            await scriptLoaded(page);
+            await waitFor(() => withK(collector, 'tt-').length === 1 && storedEvents(collector).some((e) => e.name === 'Page Viewed'), { message: 'page view + track' });
+          } else {
+            await page.waitForTimeout(1500);
+            expect(await page.evaluate(() => Array.isArray(window.firstparty) && window.firstparty.map((call) => call[0]))).toEqual(['page', 'track']);
+            const ours = consoleMessages.filter((m) => m.startsWith('warning:') && m.includes('firstparty'));
+            expect(ours, consoleMessages.join('\n')).toHaveLength(1);
+            expect(storedEvents(collector)).toHaveLength(0);
+          }
+          expect(errors).toEqual([]);
+        });
+      });
+  }
+
+  // ---- Prototype.js 1.6, frozen Object.prototype: what is sent ---------------------------------
+  for (const [label, head] of [
+    ['Prototype.js 1.6 (toJSON on Array, Date, String, Number)', PROTOTYPE_16],
+    ['Object.freeze(Object.prototype)', FROZEN_OBJECT_PROTOTYPE],
+    ['a clean page (the control)', ''],
+  ])
+    for (const via of ['bounce', 'script'])
+      it(`${label}, sent by the ${via === 'bounce' ? "snippet's fast-bounce fallback" : 'script'}: the body and properties exactly as on a clean page`, { timeout: 40_000 }, async () => {
+        await withSite(async (env) => {
+          const { event, rejected } = await fidelityRun(env, { head, via, prefix: `fid-${via}-` });
+          expect(rejected).toEqual([]);
+          const { k, ...properties } = event.properties;
+          expect(properties).toEqual(FIDELITY_EXPECTED);
+          expect(event.created_at).toMatch(ISO);
+          expect(env.errors).toEqual([]);
+        });
+      });
+
+  // ---- frozen intrinsics ---------------------------------------------------------------------
+  it('frozen intrinsics (SES lockdown() style): the page() queued before the script arrived is replayed; later calls work', { timeout: 40_000 }, async () => {
+    await withSite(async ({ site, context, errors, collector }) => {
+      site.pages.set('/locked', { html: sitePage(site.origin, { head: FROZEN_INTRINSICS, body: `<script>firstparty.track('Queued', { k: 'locked-0' });</script>` }) });
+      const page = await context.newPage();
+      await page.goto(site.origin + '/locked');
+      expect(await page.evaluate(() => window.__lockedDown)).toBe(true);
+      await scriptLoaded(page);
+      await page.evaluate(() => window.firstparty.track('Later', { k: 'locked-1', list: [1] }));
+      await waitFor(() => withK(collector, 'locked-').length === 2 && storedEvents(collector).some((e) => e.name === 'Page Viewed'), {
+        message: () => `page view + 2 tracks, have ${storedEvents(collector).map((e) => e.name).join(', ')}`,
+      });
+      await settle(collector, { quietMs: 1000 });
+      expect(storedEvents(collector).filter((e) => e.name === 'Page Viewed')).toHaveLength(1);
+      expectOnce(collector, 'locked-', 2);
+      expect(withK(collector, 'locked-1')[0].properties.list).toEqual([1]);
+      expect(errors).toEqual([]);
+    });
+  });
+
+  // ---- held: keep them so ------------------------------------------------------------------------
+  for (const [label, head] of [
+    ['JSON.stringify replaced by a (correct) wrapper', REPLACED_STRINGIFY],
+    ['Object.prototype polluted with enumerable keys', POLLUTED_OBJECT_PROTOTYPE],
+    ['zone.js style (Promise, timers, listeners, observers and fetch wrapped)', ZONE_JS],
+    ['fetch wrapped', `<script>(function () { var f = fetch; window.fetch = function () { return f.apply(this, arguments); }; })();</script>`],
+  ])
+    it(`${label}: the queued page view and tracks before and after the script arrive once, with their properties; no error`, { timeout: 40_000 }, async () => {
+      await withSite(async ({ site, context, errors, collector }) => {
+        site.pages.set('/held', { html: sitePage(site.origin, { head, body: `<script>firstparty.track('Queued', { k: 'held-0', list: [1, 2] });</script>` }) });
+        const page = await context.newPage();
+        await page.goto(site.origin + '/held');
+        await scriptLoaded(page);
+        await trackMany(page, { prefix: 'held-after-', count: 3 });
+        await waitFor(() => withK(collector, 'held-').length === 4 && storedEvents(collector).some((e) => e.name === 'Page Viewed'), { message: 'page view + 4 tracks' });
+        await settle(collector, { quietMs: 1000 });
+        expectOnce(collector, 'held-', 4);
+        expect(withK(collector, 'held-0')[0].properties).toEqual({ k: 'held-0', list: [1, 2] });
+        expect(errors).toEqual([]);
+      });
+    });
+});
