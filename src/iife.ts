@@ -57,9 +57,21 @@ function install(): void {
   // Methods whose result matters answer from the library itself; `toJSON` is
   // defined (as nothing) so JSON.stringify no longer calls the Proxy's stub.
   const queued = stub.slice();
-  stub.push = (...calls) => (calls.forEach((call) => replay(call)), stub.length);
-  for (const name of ['load', 'flush', 'getProfileId', 'getSessionId', 'setAnonymousId'] as const) (stub as any)[name] = firstparty[name];
-  (stub as any).toJSON = undefined;
+  // Defined, not assigned: where the intrinsics are frozen (SES lockdown()),
+  // assigning `push` throws, as the inherited Array.prototype.push is
+  // read-only (ES2023 OrdinarySetWithOwnDescriptor step 2.a), and the replay
+  // below never ran. A stub that cannot take them (frozen by the page) only
+  // loses the forwarding: the replay still runs.
+  const methods: PropertyDescriptorMap = {
+    push: { value: (...calls: Stub) => (calls.forEach((call) => replay(call)), stub.length) },
+    toJSON: {},
+  };
+  for (const name of ['load', 'flush', 'getProfileId', 'getSessionId', 'setAnonymousId'] as const) methods[name] = { value: firstparty[name] };
+  try {
+    Object.defineProperties(stub, methods);
+  } catch {
+    // A frozen stub: calls on a kept reference are not forwarded.
+  }
   queued.forEach((call) => replay(call, true));
   queued.forEach((call) => replay(call));
 }

@@ -19,7 +19,9 @@ let nodes = 0;
  * - `BigInt` → its decimal string; `Date` → ISO string (`null` if invalid);
  *   `Error` → `{name, message}`; `Map` → object; `Set` and typed arrays → array;
  *   a DOM node or `Window` → its type, e.g. `"[object HTMLDivElement]"`;
- *   other `toJSON` methods are honoured.
+ *   other `toJSON` methods are honoured, but not one on an array or a Date
+ *   (Prototype.js 1.6 puts ones returning JSON text there): arrays and dates
+ *   come out as on a page without it.
  * - functions, symbols and `undefined` are dropped (`null` inside arrays), and
  *   `NaN`/`±Infinity` become `null`, as `JSON.stringify` does.
  * - lossy repairs, each reported once per value through `onRepair`: a
@@ -51,27 +53,35 @@ function cleanValue(value: unknown, onRepair: (what: string) => void, depth: num
   if (any.nodeType || any.window === any) return Object.prototype.toString.call(value);
   const again = (converted: unknown) => clean(converted, onRepair, depth, ancestors);
   const next = (item: unknown) => clean(item, onRepair, depth + 1, [...ancestors, value]);
+  const array = Array.isArray(value);
   try {
+    // Its ISO string, as the native Date.prototype.toJSON gives it (Prototype.js 1.6 replaces that).
+    if (value instanceof Date) return isNaN(value as any) ? null : value.toISOString();
     if (value instanceof Error) return again({ name: value.name, message: value.message });
     if (value instanceof Map) return again(Object.fromEntries(value));
     // At most MAX_KEYS + 1 entries are copied (the +1 shows that there were more).
     if (ArrayBuffer.isView(value)) return again(Array.prototype.slice.call(value, 0, MAX_KEYS + 1));
     if (value instanceof Set) return again(Array.from(value));
-    if (typeof any.toJSON === 'function') return again(any.toJSON());
+    if (!array && typeof any.toJSON === 'function') return again(any.toJSON());
   } catch {
     // A toJSON that throws, or a Proxy that refuses to be read.
     return onRepair('a throwing toJSON'), undefined;
   }
-  const array = Array.isArray(value);
   // Arrays: indices up to MAX_KEYS only (a sparse array may claim 2^32 entries).
-  const keys = array ? Array.from({ length: Math.min(value.length, MAX_KEYS + 1) }, (_, i) => i) : Object.keys(value);
+  const keys: (string | number)[] = array ? Array.from({ length: Math.min(value.length, MAX_KEYS + 1) }, (_, i) => i) : Object.keys(value);
   const total = array ? value.length : keys.length;
-  const out: any = array ? [] : {};
+  // An array's items are assigned; an object's entries are collected and defined at the end.
+  // A page that put a `toJSON` on Array.prototype (Prototype.js 1.6 returns the array's JSON
+  // *text* there, so the native JSON.stringify would send `"[1, 2]"`, a string: ES2023
+  // SerializeJSONProperty step 2 calls any callable `toJSON`) gets arrays whose own `toJSON`
+  // is undefined (non-enumerable); only then, as every other array keeps V8's fast JSON path.
+  const out: any[] = array && ([] as any).toJSON ? Object.defineProperty([], 'toJSON', {}) : [];
   for (const key of keys.slice(0, MAX_KEYS)) {
     try {
       const item = any[key];
       // The common case, a short string, a number or a boolean, needs no call.
-      out[key] = typeof item === 'number' || typeof item === 'boolean' || (typeof item === 'string' && item.length <= MAX_STRING) ? item : next(item);
+      const cleaned = typeof item === 'number' || typeof item === 'boolean' || (typeof item === 'string' && item.length <= MAX_STRING) ? item : next(item);
+      array ? (out[key as number] = cleaned) : out.push([key, cleaned]);
     } catch {
       onRepair('a throwing getter');
     }
@@ -80,7 +90,10 @@ function cleanValue(value: unknown, onRepair: (what: string) => void, depth: num
     onRepair('too many entries');
     if (array) out.push('[' + (total - MAX_KEYS) + ' more]');
   }
-  return out;
+  // Defined (Object.fromEntries creates data properties), not assigned: under a frozen
+  // Object.prototype, assigning `constructor`, `toString`, `valueOf`, … fails, as the inherited
+  // property is read-only (ES2023 OrdinarySetWithOwnDescriptor step 2.a, "the override mistake").
+  return array ? out : Object.fromEntries(out);
 }
 
 /** Cleans event properties (see `clean`), warning once when something had to be repaired. */
