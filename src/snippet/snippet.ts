@@ -40,6 +40,8 @@
 type Call = any[] & { t?: Date; p?: { url: string; title: string; referrer: string } };
 /** Replaced at build time: true in dist/snippet.min.js, false in dist/snippet-lite.min.js. */
 declare const BOUNCE_FALLBACK: boolean;
+/** Trusted Types (Chromium 83+; absent elsewhere, where reading it throws a ReferenceError, caught). */
+declare const trustedTypes: { createPolicy(name: string, rules: { createScriptURL(url: string): string }): { createScriptURL(url: string): any } };
 
 // `sendable`: how many queued calls the fast-bounce fallback may send, or NaN
 // once any other call is queued (NaN stays NaN, and is falsy).
@@ -110,7 +112,31 @@ declare const BOUNCE_FALLBACK: boolean;
             script.crossOrigin = 'anonymous';
           }
         }
-        script.src = host + (options?.libraryPath || `/js/${fp}.min.js`);
+        const url = host + (options?.libraryPath || `/js/${fp}.min.js`);
+        if (BOUNCE_FALLBACK) script.src = url;
+        else
+          // Under Trusted Types (CSP `require-trusted-types-for 'script'`) a
+          // string assigned to a script's src throws a TypeError (Trusted
+          // Types spec, "Get Trusted Type compliant string"). The loader-only
+          // build, the one for strict sites, passes the URL through a policy
+          // of its own named `firstparty` (a site listing policies in
+          // `trusted-types` must list it), which returns the URL given to
+          // load() as it is and is reachable from nowhere else. Where it cannot
+          // be made (a list without it, `'none'`; no Trusted Types in the
+          // browser: a ReferenceError), the plain string, which a default
+          // policy may allow; where that is refused too (no default policy, or
+          // one refusing this URL), one warning and nothing thrown into the
+          // page: the calls stay queued. (The full snippet has no room for
+          // this within its 1,100 bytes: README "Supported browsers".)
+          try {
+            script.src = trustedTypes.createPolicy(fp, { createScriptURL: (u: string) => u }).createScriptURL(url);
+          } catch {
+            try {
+              script.src = url;
+            } catch (error) {
+              console.warn(fp, error);
+            }
+          }
         // The loader-only build (dist/snippet-lite.min.js) drops the fallback.
         if (BOUNCE_FALLBACK)
           // Leaving includes unloading: the document turns hidden after `pagehide`
