@@ -319,6 +319,52 @@ describe('replaying the snippet’s queue', () => {
   });
 });
 
+describe('where the intrinsics are frozen (SES lockdown() style)', () => {
+  ignoreInsertedScripts();
+  afterAll(() => document.head.querySelectorAll('script').forEach((script) => script.remove()));
+
+  /**
+   * Makes Array.prototype.push read-only for `fn`, as a frozen Array.prototype
+   * has it (freezing the real one would freeze the test runner's too):
+   * assigning `push` on an array then throws in strict code.
+   */
+  async function withReadOnlyPush(fn: () => Promise<void>) {
+    const descriptor = Object.getOwnPropertyDescriptor(Array.prototype, 'push')!;
+    Object.defineProperty(Array.prototype, 'push', { ...descriptor, writable: false });
+    try {
+      await fn();
+    } finally {
+      Object.defineProperty(Array.prototype, 'push', descriptor);
+    }
+  }
+
+  it('replays the queue, and a kept reference to the stub still forwards', async () => {
+    await withReadOnlyPush(async () => {
+      (0, eval)(SNIPPET);
+      const kept = (window as any).firstparty;
+      expect(() => {
+        'use strict';
+        ([] as any).push = () => 0;
+      }).toThrow(TypeError); // the page really is locked this way
+      kept.load(KEY, HOST);
+      kept.page();
+      kept.track('Queued');
+      const firstparty = await runScript();
+      kept.track('Kept');
+      firstparty.track('Later');
+      await firstparty.flush();
+      expect(names()).toEqual(['Page Viewed', 'Queued', 'Kept', 'Later']);
+    });
+  });
+
+  it('a frozen stub: the replay still runs (only the forwarding is lost), nothing thrown', async () => {
+    Object.freeze(stub([call(['page']), call(['track', 'A'])]));
+    const firstparty = await runScript();
+    await firstparty.flush();
+    expect(names()).toEqual(['Page Viewed', 'A']);
+  });
+});
+
 describe('loaded twice', () => {
   it('warns, keeps the first library object, and does not double-send', async () => {
     stub([call(['track', 'Once'])]);

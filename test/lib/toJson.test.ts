@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { toJson } from '../../src/lib/toJson';
+import { cleanProperties, toJson } from '../../src/lib/toJson';
 
 describe('toJson', () => {
   let warn: ReturnType<typeof vi.spyOn>;
@@ -98,5 +98,56 @@ describe('toJson', () => {
     expect(() => (result = toJson({ a: 1 }))).not.toThrow();
     expect(result).toBeUndefined();
     stringify.mockRestore();
+  });
+
+  describe('on a page with Prototype.js 1.6 (toJSON returning JSON text on Array and Date)', () => {
+    const patches: [object, string, unknown][] = [
+      [Array.prototype, 'toJSON', function (this: unknown[]) { return '[' + this.map((v) => JSON.stringify(v)).join(', ') + ']'; }],
+      [Date.prototype, 'toJSON', function (this: Date) { return '"' + this.toISOString().slice(0, 19) + 'Z"'; }],
+    ];
+    const saved = patches.map(([target, key]) => Object.getOwnPropertyDescriptor(target, key));
+    beforeEach(() => patches.forEach(([target, key, value]) => ((target as any)[key] = value)));
+    afterEach(() =>
+      patches.forEach(([target, key], i) => (saved[i] ? Object.defineProperty(target, key, saved[i]!) : delete (target as any)[key])),
+    );
+
+    it('arrays and dates come out as on a clean page, also after the native JSON.stringify', () => {
+      expect(JSON.stringify({ a: [1] })).toBe('{"a":"[1]"}'); // the page really is broken this way
+      const when = new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 678));
+      const props = { list: [1, 'two', [3]], nested: { deeper: ['x'] }, when, typed: new Uint8Array([7]), set: new Set([8]) };
+      const clean = { list: [1, 'two', [3]], nested: { deeper: ['x'] }, when: '2026-01-02T03:04:05.678Z', typed: [7], set: [8] };
+      expect(JSON.parse(JSON.stringify(cleanProperties(props)))).toEqual(clean);
+      expect(parse(props)).toEqual(clean);
+      expect(parse({ bad: new Date(NaN) })).toEqual({ bad: null });
+      expect(warn).not.toHaveBeenCalled();
+    });
+
+    it('the arrays it makes are arrays still (methods, Array.isArray), their toJSON not enumerable', () => {
+      const { list } = cleanProperties({ list: [1, 2] }) as { list: number[] };
+      expect(Array.isArray(list)).toBe(true);
+      expect(list.map((n) => n * 2)).toEqual([2, 4]);
+      expect(Object.keys(list)).toEqual(['0', '1']);
+    });
+
+    it('another object’s own toJSON is still honoured', () => {
+      expect(parse({ money: { toJSON: () => '1.50 EUR' } })).toEqual({ money: '1.50 EUR' });
+    });
+  });
+
+  it('keeps properties named as Object.prototype’s when those are read-only (a frozen Object.prototype)', () => {
+    const names = ['constructor', 'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf'];
+    const saved = names.map((name) => Object.getOwnPropertyDescriptor(Object.prototype, name)!);
+    names.forEach((name, i) => Object.defineProperty(Object.prototype, name, { ...saved[i], writable: false }));
+    try {
+      expect(() => {
+        'use strict';
+        ({} as any).toString = 't';
+      }).toThrow(TypeError); // the override mistake is real here
+      const props = Object.fromEntries(names.map((name) => [name, name[0]]));
+      expect(cleanProperties({ ...props, nested: props })).toEqual({ ...props, nested: props });
+    } finally {
+      names.forEach((name, i) => Object.defineProperty(Object.prototype, name, saved[i]));
+    }
+    expect(warn).not.toHaveBeenCalled();
   });
 });

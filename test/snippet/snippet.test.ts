@@ -689,6 +689,81 @@ describe('the loader-only build (dist/snippet-lite.min.js)', () => {
     expect(stub).toHaveLength(2);
   });
 
+  describe('under Trusted Types (a fake trustedTypes; real Chromium: test/browser/hardening.test.mjs)', () => {
+    /** A TrustedScriptURL stand-in: only these may be assigned to a script's src once enforcement is on. */
+    class TrustedURL {
+      constructor(readonly url: string) {}
+      toString() {
+        return this.url;
+      }
+    }
+    /**
+     * Enforces `require-trusted-types-for 'script'` on script.src: a string
+     * goes through `defaultPolicy` (none: TypeError, as Chromium throws);
+     * `allowed` is the list of policy names (`trusted-types`), null for none.
+     */
+    function enforce({ allowed = null as string[] | null, defaultPolicy }: { allowed?: string[] | null; defaultPolicy?: (url: string) => string } = {}) {
+      const created: string[] = [];
+      vi.stubGlobal('trustedTypes', {
+        createPolicy(name: string, rules: { createScriptURL(url: string): string }) {
+          if (allowed && !allowed.includes(name)) throw new TypeError(`Failed to execute 'createPolicy': Policy "${name}" disallowed.`);
+          created.push(name);
+          return { createScriptURL: (url: string) => new TrustedURL(rules.createScriptURL(url)) };
+        },
+      });
+      const src = Object.getOwnPropertyDescriptor(HTMLScriptElement.prototype, 'src')!;
+      vi.spyOn(HTMLScriptElement.prototype, 'src', 'set').mockImplementation(function (this: HTMLScriptElement, value: unknown) {
+        if (!(value instanceof TrustedURL)) {
+          if (!defaultPolicy) throw new TypeError("Failed to set the 'src' property on 'HTMLScriptElement': This document requires 'TrustedScriptURL' assignment.");
+          value = defaultPolicy(String(value));
+        }
+        src.set!.call(this, String(value));
+      });
+      return created;
+    }
+
+    it('loads the script through a policy named firstparty, the URL unchanged', () => {
+      const created = enforce({ allowed: ['firstparty'] });
+      const stub = run(LITE);
+      expect(() => stub.load(KEY, HOST)).not.toThrow();
+      expect(created).toEqual(['firstparty']);
+      expect(insertedScripts()[0].src).toBe('https://fp.example.com/js/firstparty.min.js');
+      expect(warn).not.toHaveBeenCalled();
+    });
+
+    it('no policy can be made, no default policy: load() does not throw, one warning, the calls stay queued', () => {
+      enforce({ allowed: [] });
+      const stub = run(LITE);
+      stub.page();
+      expect(() => stub.load(KEY, HOST)).not.toThrow();
+      stub.track('A');
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0][0]).toBe('firstparty');
+      expect(String(warn.mock.calls[0][1])).toMatch(/TrustedScriptURL/);
+      expect(insertedScripts()[0].src).toBe('');
+      expect(stub.map((call) => call[0])).toEqual(['page', 'track']);
+    });
+
+    it('no policy can be made, a default policy allow-listing the URL: loaded through it', () => {
+      enforce({ allowed: ['default'], defaultPolicy: (url) => url });
+      run(LITE).load(KEY, HOST);
+      expect(insertedScripts()[0].src).toBe('https://fp.example.com/js/firstparty.min.js');
+      expect(warn).not.toHaveBeenCalled();
+    });
+
+    it("a default policy refusing the URL (its TypeError): kept from the page, one warning", () => {
+      enforce({
+        allowed: ['default'],
+        defaultPolicy: (url) => {
+          throw new TypeError('not on the allow-list: ' + url);
+        },
+      });
+      expect(() => run(LITE).load(KEY, HOST)).not.toThrow();
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0][1])).toMatch(/allow-list/);
+    });
+  });
+
   it('is smaller than the full snippet, and sends nothing itself (no fetch, no beacon)', () => {
     expect(LITE.length).toBeLessThan(SNIPPET.length);
     expect(LITE).not.toMatch(/fetch|sendBeacon/);
