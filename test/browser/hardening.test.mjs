@@ -1,5 +1,5 @@
 // @vitest-environment node
-// Issue 7 in real headless Chromium: the built script (dist/) on hostile pages.
+// Issue 7 in real headless Chromium: the built script (dist/) on hostile pages, and issue 22 (Trusted Types, Prototype.js, frozen prototypes and intrinsics) at the end.
 // Strict CSP with a nonce, fetch wrapped/broken, the script loaded twice,
 // iframes (same-origin, third-party, sandboxed srcdoc), a page without
 // document.body yet, 10,000 events in one second (long tasks, the queue cap),
