@@ -67,8 +67,10 @@ function cleanValue(value: unknown, onRepair: (what: string) => void, depth: num
     // A toJSON that throws, or a Proxy that refuses to be read.
     return onRepair('a throwing toJSON'), undefined;
   }
-  // Arrays: indices up to MAX_KEYS only (a sparse array may claim 2^32 entries).
-  const keys: (string | number)[] = array ? Array.from({ length: Math.min(value.length, MAX_KEYS + 1) }, (_, i) => i) : Object.keys(value);
+  // Arrays: indices up to MAX_KEYS only (a sparse array may claim 2^32 entries). Not
+  // Array.from({length}, fn): Prototype.js 1.6 replaces Array.from with its $A, which ignores
+  // `fn`, and every array came out empty.
+  const keys: (string | number)[] = array ? [...Array(Math.min(value.length, MAX_KEYS + 1)).keys()] : Object.keys(value);
   const total = array ? value.length : keys.length;
   // An array's items are assigned; an object's entries are collected and defined at the end.
   // A page that put a `toJSON` on Array.prototype (Prototype.js 1.6 returns the array's JSON

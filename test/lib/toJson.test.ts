@@ -129,6 +129,20 @@ describe('toJson', () => {
       expect(Object.keys(list)).toEqual(['0', '1']);
     });
 
+    it('Array.from replaced by Prototype’s $A (no map function): arrays keep their items', () => {
+      const from = Array.from;
+      Array.from = ((it: any) => {
+        const out = new Array(it.length || 0);
+        for (let i = 0; i < out.length; i++) out[i] = it[i];
+        return out;
+      }) as typeof Array.from;
+      try {
+        expect(parse({ list: [1, 'two'] })).toEqual({ list: [1, 'two'] });
+      } finally {
+        Array.from = from;
+      }
+    });
+
     it('another object’s own toJSON is still honoured', () => {
       expect(parse({ money: { toJSON: () => '1.50 EUR' } })).toEqual({ money: '1.50 EUR' });
     });
