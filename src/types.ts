@@ -38,10 +38,15 @@ export interface Dependencies {
   fetch?: typeof fetch;
   /**
    * What hands a body over at page hide; default a keepalive `fetch` (or
-   * `navigator.sendBeacon` without one), which calls `delivered` on a 2xx
-   * answer if the page lives to read it.
+   * `navigator.sendBeacon` without one), which calls `answered(true)` on a
+   * 2xx and `answered(false)` on any other outcome, if the page lives to read it.
    */
-  sendBeacon?: (url: string, body: string, delivered?: () => void) => boolean;
+  sendBeacon?: (url: string, body: string, answered?: (ok: boolean) => void) => boolean;
+  /**
+   * Whether page-hide hand-offs go through the browser's own fetch (default:
+   * checked at each hide, `fetch` unwrapped); tests with a fake fetch say yes.
+   */
+  trusted?: () => boolean;
 }
 
 /** A call's callback: it runs exactly once (tracker/callbacks.ts). */

@@ -1,3 +1,4 @@
+import { CAP_AFTER_MS } from '../src/lib/reachability';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createFirstparty, type Firstparty } from '../src/firstparty';
 import { createQueue, type EventStore, memoryStore } from '../src/lib/queue';
@@ -179,15 +180,24 @@ describe('the event envelope', () => {
 });
 
 describe('delivery', () => {
-  it('flushes by itself about flushInterval after an event', async () => {
-    const { fp, net } = setup();
+  it('sends an event at once once stored when nothing is in flight; events tracked meanwhile go behind that request', async () => {
+    const held = deferred<number>();
+    const { fp, net } = setup({ replies: [held.promise, 200] });
     await settle(); // load's own flush of earlier visits' events: nothing to send
     expect(net.requests).toHaveLength(0);
     fp.track('A');
-    await advance(999);
-    expect(net.requests).toHaveLength(0);
-    await advance(1);
+    await advance(1); // stored
+    await advance(1); // sent (fake timers run a 0 ms timer set in a timer's callback once the clock moves)
     expect(names(net.events())).toEqual(['A']);
+    fp.track('B');
+    fp.track('C');
+    await advance(1);
+    await advance(1);
+    expect(net.requests).toHaveLength(1); // behind the request in flight
+    held.resolve(200);
+    await advance(1);
+    await advance(1);
+    expect(net.requests.map((r) => names(r.body.events))).toEqual([['A'], ['B', 'C']]);
   });
 
   it('sends events left by an earlier visit at load', async () => {
@@ -229,24 +239,33 @@ describe('delivery', () => {
 
   it('retries a 503 after Retry-After, not before', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.999); // backoff(0) ≈ 1.5 s < Retry-After
-    const answer = deferred<Reply>();
-    const { fp, net, queue } = setup({ replies: [answer.promise as Promise<any>, 200] });
+    const { fp, net, queue } = setup({ replies: [{ status: 503, retryAfter: '10' }, 200] });
     const failed = vi.fn();
     fp.on('failed', failed);
     fp.track('A');
-    const flushing = fp.flush();
-    await drain();
-    fp.track('B'); // tracked while the request is out: must not cut the wait short
-    answer.resolve({ status: 503, retryAfter: '10' });
-    await flushing;
-    expect(net.requests).toHaveLength(1);
+    await fp.flush();
     expect(failed).toHaveBeenCalledWith(expect.objectContaining({ status: 503, retryIn: 10000 }));
-    fp.track('C');
     await advance(9999);
     expect(net.requests).toHaveLength(1);
     await advance(1);
+    await settle();
     expect(net.requests).toHaveLength(2);
-    expect(names(net.requests[1].body.events)).toEqual(['A', 'B', 'C']);
+    expect(names(net.requests[1].body.events)).toEqual(['A']);
+    expect(await queue.all()).toEqual([]);
+  });
+
+  it('an event tracked during a Retry-After wait still gets its first attempt at once; its 2xx ends the wait for the rest', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.999);
+    const answer = deferred<Reply>();
+    const { fp, net, queue } = setup({ replies: [answer.promise as Promise<any>, 200, 200] });
+    fp.track('A');
+    const flushing = fp.flush();
+    await drain();
+    fp.track('B'); // tracked while the request is out
+    answer.resolve({ status: 503, retryAfter: '10' });
+    await flushing;
+    for (let i = 0; i < 5; i++) await advance(1);
+    expect(net.requests.map((r) => names(r.body.events))).toEqual([['A'], ['B'], ['A']]);
     expect(await queue.all()).toEqual([]);
   });
 
@@ -381,12 +400,15 @@ describe('delivery', () => {
   });
 
   it('caps the queue at maxQueue while the collector is failing, dropping the oldest with a warning', async () => {
-    const { fp, net } = setup({ options: { maxQueue: 5 }, replies: ['network-error'] });
+    const { fp, net } = setup({ options: { maxQueue: 5 }, replies: ['network-error', 'network-error', 200] });
     const dropped = vi.fn();
     fp.on('dropped', dropped);
     for (const name of range(8)) fp.track(name);
-    await fp.flush(); // fails: now the collector is failing
-    expect(dropped).not.toHaveBeenCalled(); // nothing dropped while it was not
+    await fp.flush(); // fails
+    expect(dropped).not.toHaveBeenCalled(); // nothing dropped while it was not failing
+    await fp.flush(); // a blip: not failing for long enough to cap anything
+    expect(dropped).not.toHaveBeenCalled();
+    vi.setSystemTime(Date.now() + CAP_AFTER_MS); // failing, with no 2xx, for 30 s
     await fp.flush(); // the store is read whole and capped before the retry
     expect(warnings().some((w) => /\b3\b/.test(w))).toBe(true);
     expect(dropped).toHaveBeenCalledWith(expect.objectContaining({ count: 3 }));
@@ -459,25 +481,46 @@ describe('the page-hide handover', () => {
     return tab;
   }
 
-  it('with the collector proven reachable, hands events to sendBeacon at hide and deletes them: never sent twice', async () => {
+  it('healthy collector: events handed over at hide are kept (+time), and the next page’s first 2xx confirms them: never sent twice', async () => {
     const { fp, net, beacons, queue } = await provenSetup();
     for (const name of range(3)) fp.track(name);
-    await settle(); // stored
-    expect(await queue.all()).toHaveLength(3);
-    hide('visibilitychange');
+    hide('visibilitychange'); // same task: not yet sent
     expect(beacons.send).toHaveBeenCalledTimes(1);
     expect(beacons.calls[0].url).toBe(ENDPOINT);
     expect(names(beacons.events())).toEqual(range(3));
     for (const event of beacons.events()) expect(event.sent_at).toMatch(ISO);
-    // No IndexedDB write at teardown: the delete is left to the next sweep, noted in localStorage.
-    expect(Object.values(JSON.parse(localStorage.getItem('firstparty-js:handover')!))).toEqual([0, 0, 0]); // 0: confirmed
-    await advance(20000);
-    await fp.flush();
-    expect(net.requests).toHaveLength(1); // only the warm-up: not sent twice
+    // No receipt yet: kept, marked with the handover's time for a later answer to confirm.
+    expect(Object.values(JSON.parse(localStorage.getItem('firstparty-js:handover')!))).toEqual([Date.now(), Date.now(), Date.now()]);
     fp.destroy();
+    await settle();
+    expect(await queue.all()).toHaveLength(3);
+    await advance(1000); // the next page, a round trip later
     const next = setup({ queue });
+    next.fp.track('Next Page');
     await next.fp.flush();
-    expect(next.net.requests).toHaveLength(0);
+    await advance(20000);
+    await next.fp.flush();
+    expect(next.net.delivered()).toEqual(['Next Page']);
+    expect(await queue.all()).toEqual([]);
+    expect(net.requests).toHaveLength(1); // only the warm-up
+  });
+
+  it('healthy collector, but the next answer is a failure (the collector went silent): the handover is sent again once it answers', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const queue = memoryStore();
+    const { fp, beacons } = await provenSetup({ queue });
+    for (const name of range(3)) fp.track(name);
+    hide('pagehide');
+    expect(names(beacons.events())).toEqual(range(3));
+    fp.destroy();
+    await settle();
+    await advance(500);
+    const next = setup({ queue, replies: ['network-error', 200, 200, 200] });
+    next.fp.track('Next Page');
+    await next.fp.flush(); // fails: the handover is doubtful now
+    await advance(60000);
+    await next.fp.flush();
+    expect(next.net.delivered().sort()).toEqual([...range(3), 'Next Page'].sort());
     expect(await queue.all()).toEqual([]);
   });
 
@@ -536,7 +579,7 @@ describe('the page-hide handover', () => {
     }
   });
 
-  it('covers events tracked just before navigating away (20 events arrive, once)', async () => {
+  it('covers events tracked just before navigating away (20 events arrive, once); a visit much later cannot confirm, and sends them again', async () => {
     const queue = memoryStore();
     const { fp, beacons, net } = await provenSetup({ queue });
     for (const name of range(20)) fp.track(name);
@@ -544,11 +587,12 @@ describe('the page-hide handover', () => {
     expect(names(beacons.events())).toEqual(range(20));
     fp.destroy();
     await settle();
-    // The next visit has nothing to resend.
+    // No answer came within the grace: the next visit, 20 minutes later, cannot tell; it sends them again (same event_id).
     vi.setSystemTime(T0 + 20 * MIN);
     const next = setup({ queue });
     await next.fp.flush();
-    expect(next.net.requests).toHaveLength(0);
+    expect(next.net.delivered()).toEqual(range(20));
+    expect(next.net.events().map((e) => e.event_id)).toEqual(beacons.events().map((e) => e.event_id));
     expect(await queue.all()).toEqual([]);
     expect(net.requests).toHaveLength(1); // the warm-up
   });
@@ -565,9 +609,9 @@ describe('the page-hide handover', () => {
     };
     const { fp, beacons } = await provenSetup({ queue });
     for (const name of range(5)) fp.track(name);
-    await settle();
     unloading = true;
     hide('pagehide');
+    beacons.calls[0].answered!(true); // its 2xx, read as the page went
     fp.destroy();
     await drain();
     expect(names(beacons.events())).toEqual(range(5));
@@ -637,7 +681,7 @@ describe('the page-hide handover', () => {
     expect(hidden.net.requests[0].init.keepalive).toBe(true);
     dispatchEvent(new Event('pagehide'));
     expect(names(hidden.beacons.events())).toEqual([]); // left to its keepalive request
-    expect(Object.values(JSON.parse(localStorage.getItem('firstparty-js:handover')!))).toEqual([Date.now()]); // the next page waits out the grace
+    expect(Object.values(JSON.parse(localStorage.getItem('firstparty-js:handover')!))).toEqual([-Date.now()]); // doubtful: the next page waits out the grace
     kept.resolve(200);
     show();
     void queue;

@@ -4,7 +4,7 @@ import { beatingTabs, startHeartbeat } from './heartbeat';
 const PREFIX = 'firstparty-js:';
 
 /** Web Locks, where the browser has them (all current ones, in secure contexts). */
-function locks(): LockManager | undefined {
+export function locks(): LockManager | undefined {
   try {
     return navigator.locks;
   } catch {

@@ -2,7 +2,7 @@
  * The visitor's privacy choices as the device holds them: the opt-out flag
  * (`fp_optout`, in a cookie and in localStorage) and Global Privacy Control.
  */
-import { readCookie, writeCookie } from './cookies';
+import { readCookie, topDomain, writeCookie } from './cookies';
 import { lsGet, lsSet } from './storage';
 
 /**
@@ -18,9 +18,14 @@ export function isOptedOut(): boolean {
   return readCookie(OPT_OUT) === '1' || lsGet(OPT_OUT) === '1';
 }
 
-/** Remembers (or forgets) the opt-out for a year, in both cookie and localStorage. */
+/**
+ * Remembers (or forgets) the opt-out for a year, in both cookie and
+ * localStorage. The cookie goes on the site's Domain (the tracker's cookie
+ * Domain, else the registrable domain probed now) whatever the storage
+ * option: an opt-out holds for every subdomain's tabs and visits.
+ */
 export function setOptedOut(out: boolean, domain: string): void {
-  writeCookie(OPT_OUT, out ? '1' : '', out ? 31536000 : 0, domain);
+  writeCookie(OPT_OUT, out ? '1' : '', out ? 31536000 : 0, domain || topDomain());
   lsSet(OPT_OUT, out ? '1' : null);
 }
 

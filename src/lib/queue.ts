@@ -119,16 +119,27 @@ function objectStore(read: () => Record<string, string>, write: (records: Record
 }
 
 /**
+ * The most of localStorage the queue takes, in what `setItem` counts (UTF-16
+ * units of key and value): 1 MiB of the 5 MiB most browsers give an origin,
+ * so the site's own writes keep room. Past it a write is refused, and the
+ * queue moves on to memory (with one warning: those events live only as long
+ * as the page does).
+ */
+export const LOCAL_QUEUE_CHARS = 1048576;
+
+/**
  * The localStorage fallback for browsers where IndexedDB is missing or refuses
  * (Firefox private windows before 115, blocked storage): all records in one
- * JSON object under one key, rewritten whole on each change.
+ * JSON object under one key, rewritten whole on each change, at most
+ * `maxChars` (LOCAL_QUEUE_CHARS).
  */
-export function localStorageStore(key = 'firstparty-js:queue'): EventStore {
+export function localStorageStore(key = 'firstparty-js:queue', maxChars = LOCAL_QUEUE_CHARS): EventStore {
   return objectStore(
     () => parseJson(lsGet(key)) || {},
     (records) => {
-      // An empty queue leaves no key behind (a removal must not write one).
-      if (!lsSet(key, Object.keys(records)[0] ? JSON.stringify(records) : null)) throw Error('localStorage full');
+      const text = Object.keys(records)[0] ? JSON.stringify(records) : null;
+      // An empty queue leaves no key behind (a removal must not write one); a removal never grows it.
+      if ((text && key.length + text.length > maxChars) || !lsSet(key, text)) throw Error('localStorage queue full');
     },
   );
 }

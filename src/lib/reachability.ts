@@ -1,43 +1,56 @@
 /**
  * What this page knows of the collector's reachability, from the answers it
- * got. `navigator.onLine` is only a hint (it reads true behind a captive
+ * read. `navigator.onLine` is only a hint (it reads true behind a captive
  * portal, on a dead mobile link, or while Chromium's emulated offline
- * navigates), so only answers count, in both directions:
- * - proven: a 2xx within the last `windowMs` (30 s by default: a link that
- *   answered half a minute ago is very likely still up) and no failed attempt
- *   or `offline` event since. Only then is an event handed to the browser at
- *   page hide taken as delivered.
+ * navigates), so only answers count, and no answer is a receipt for any
+ * request but its own:
+ * - healthy: the last answer read was a 2xx, within the last `windowMs`
+ *   (30 s), no failure or `offline` event since, and no request of this page
+ *   is waiting for its answer (one in flight is evidence of trouble, not of
+ *   health: a hung collector looks exactly like that). Only then is a
+ *   page-hide handover marked as one a later page may confirm (outbox.ts).
  * - failing: an attempt failed (or the browser said `offline`) and no 2xx has
- *   come since. Only then do the queue's caps drop anything: a busy page
- *   whose collector answers is never capped.
+ *   come since, for at least `capAfterMs` (30 s). Only then do the queue's
+ *   caps drop anything: a busy page whose collector answers is never capped,
+ *   and neither is one that met a blip of 503s.
  */
 export interface Reachability {
   /** A 2xx arrived now. */
   ok(): void;
   /** An attempt failed, or the browser went offline. */
   fail(): void;
-  /** A recent 2xx and no failure since. */
-  proven(): boolean;
-  /** A failure and no 2xx since. */
+  /** A request starts (`+1`) or has its answer (`-1`). */
+  pending(change: number): void;
+  /** The last answer a recent 2xx, nothing failed since, nothing waiting for an answer. */
+  healthy(): boolean;
+  /** Failing, with no 2xx, for at least `capAfterMs`. */
   failing(): boolean;
 }
 
-/** Default window for `proven()`, in ms. */
+/** How recent the last 2xx must be for `healthy()`, in ms. */
 export const REACHABLE_MS = 30000;
 
+/** How long the collector must have failed, with no 2xx, before the caps apply, in ms. */
+export const CAP_AFTER_MS = 30000;
+
 /** Creates the record for one page; `now` is the seam tests swap. */
-export function createReachability(windowMs = REACHABLE_MS, now = () => Date.now()): Reachability {
+export function createReachability(windowMs = REACHABLE_MS, capAfterMs = CAP_AFTER_MS, now = () => Date.now()): Reachability {
   let lastOk = -Infinity;
-  let failed = false;
+  /** When the first failure since the last 2xx happened (0: none). */
+  let failedAt = 0;
+  let waiting = 0;
   return {
     ok() {
       lastOk = now();
-      failed = false;
+      failedAt = 0;
     },
     fail() {
-      failed = true;
+      failedAt ||= now();
     },
-    proven: () => !failed && Math.abs(now() - lastOk) < windowMs,
-    failing: () => failed,
+    pending(change) {
+      waiting += change;
+    },
+    healthy: () => !failedAt && !waiting && Math.abs(now() - lastOk) < windowMs,
+    failing: () => !!failedAt && now() - failedAt >= capAfterMs,
   };
 }

@@ -8,6 +8,15 @@ export interface SendResult {
   retryAfter: number;
   /** The response body ('' when none was read). */
   text: string;
+  /**
+   * The answer came after a redirect: fetch follows 307/308 with the body,
+   * but turns a POST into a bodiless GET at 301/302/303, and which of them
+   * it was cannot be read. So a redirected answer counts as a receipt only
+   * when it is the collector's JSON 2xx (courier.ts).
+   */
+  redirected?: boolean;
+  /** The answer's Content-Type says JSON. */
+  json?: boolean;
 }
 
 /**
@@ -63,7 +72,14 @@ function start(url: string, body: string, keepalive: boolean, fetchImpl: typeof 
       const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', reject));
       const response = await Promise.race([request, aborted]);
       const text = await Promise.race([response.text(), aborted]);
-      return { status: response.status, retryAfter: retryAfterMs(response.headers.get('Retry-After')), text: typeof text === 'string' ? text : '' };
+      const headers = response.headers;
+      return {
+        status: response.status,
+        retryAfter: retryAfterMs(headers.get('Retry-After')),
+        text: typeof text === 'string' ? text : '',
+        redirected: response.redirected,
+        json: /json/.test(headers.get('Content-Type')!),
+      };
     } catch {
       return NO_ANSWER;
     } finally {
@@ -91,6 +107,22 @@ export function post(
   }
 }
 
+/** Whether an answer is a receipt for the events its request carried: a 2xx, and after a redirect the collector's JSON (see SendResult). */
+export const isReceipt = ({ status, redirected, json }: SendResult): boolean => status > 199 && status < 300 && (!redirected || !!json);
+
+/**
+ * Whether `fn` is the browser's own (not a page's wrapper): a wrapper may
+ * wait before it calls the real `fetch`, and a page going away runs no timer,
+ * so a handover through it may never leave (handover.ts).
+ */
+export function isNative(fn: unknown): boolean {
+  try {
+    return /\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.call(fn));
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Whether `fetch` keeps a request alive past its page here: Chromium 66,
  * Safari 13, Firefox 133 (`Request.prototype.keepalive` shipped with it).
@@ -103,16 +135,19 @@ export const keepaliveFetch = () => typeof Request == 'function' && 'keepalive' 
  * (which always sends cookies, so a cross-origin collector answering
  * `Access-Control-Allow-Origin: *` refuses it: Firefox before 133). The
  * request is started at once. A page that lives on (a tab switch) reads its
- * answer: `delivered` runs on a 2xx, so a handover made without proof of
- * reachability need not be sent again (handover.ts); a beacon has no answer.
+ * answer: `answered` runs with true on a 2xx (a receipt: the events are
+ * not sent again) and false on any other outcome (handover.ts); a beacon has
+ * no answer. A refused keepalive request (over the 64 KiB the page's own
+ * keepalive requests share with ours) rejects in a microtask, which a
+ * page going away still runs.
  * The page's own `fetch` is used, as for every request: wrappers (error
  * monitors) pass `keepalive` on; one that throws at once leaves the
  * handover to `sendBeacon`.
  */
-export function handOff(url: string, body: string, credentials: RequestCredentials, fetchImpl: typeof fetch = fetch, delivered?: () => void): boolean {
+export function handOff(url: string, body: string, credentials: RequestCredentials, fetchImpl: typeof fetch = fetch, answered?: (ok: boolean) => void): boolean {
   if (!keepaliveFetch()) return beacon(url, body);
   try {
-    void start(url, body, true, fetchImpl, credentials).then(({ status }) => status > 199 && status < 300 && delivered?.());
+    void start(url, body, true, fetchImpl, credentials).then((result) => answered?.(isReceipt(result)));
     return true;
   } catch {
     // A fetch the page replaced with one that throws: the browser's own beacon still works.

@@ -11,6 +11,10 @@
  * time within 64 KiB, so that it outlives the page. Requests may complete out
  * of order; each event's `created_at` orders them. The page-hide handover is
  * in handover.ts.
+ *
+ * Sending at once when nothing is in flight (batching only behind a request
+ * in flight) keeps the time an event spends without a receipt to one round
+ * trip: a visitor who follows a link usually leaves after the answer was read.
  */
 import { backoff } from '../lib/backoff';
 import { batchBody, KEEPALIVE_LIMIT, splitBatches, utf8Length } from '../lib/batch';
@@ -21,13 +25,15 @@ import { debug, warn } from '../lib/log';
 import { parseJson } from '../lib/parseJson';
 import type { QueueRecord } from '../lib/queue';
 import type { Reachability } from '../lib/reachability';
-import { keepaliveBytes, post, type SendResult } from '../lib/transport';
+import { locks } from '../lib/locks';
+import { isNative, isReceipt, keepaliveBytes, post, type SendResult } from '../lib/transport';
 import type { Outbox } from './outbox';
 import { isObject } from './recorder';
 
 /**
  * A tab that beats no heartbeat (it may not write localStorage) cannot be
- * told alive without Web Locks: its events are taken over only once this old.
+ * told alive without Web Locks: its events are taken over only once this old
+ * (with Web Locks its lock tells, as for any tab).
  */
 export const ORPHAN_AGE_MS = 600000;
 
@@ -67,21 +73,12 @@ export interface CourierDependencies {
 }
 
 
-/**
- * Whether JSON.stringify is still the browser's own: then every stored event
- * is JSON, and a body need not be parsed to check it (about 1 ms per 128 KiB).
- */
-function nativeStringify(): boolean {
-  try {
-    return /\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.call(JSON.stringify));
-  } catch {
-    return false;
-  }
-}
 
 /** Creates the courier of one tab. */
 export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, options, fetch: fetchImpl, report }: CourierDependencies) {
   let timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the timer fires (ms since the epoch). */
+  let timerAt = 0;
   let retryAt = 0;
   let attempt = 0;
   let flushing: Promise<void> | undefined;
@@ -91,9 +88,22 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
   let halted = false;
   /** Keys in a request now, and whether that request is keepalive (it may outlive the page). */
   const inflight = new Map<string, boolean>();
+  /** Warned about a redirected collector. */
+  let redirectWarned = 0;
 
-  function schedule(delay: number): void {
-    if (!timer && endpoint()) timer = setTimeout(flush, Math.max(delay, retryAt - Date.now()));
+  /**
+   * A round in `delay` ms, or sooner if one is due sooner (the earliest
+   * wins: a pending 10 s wait never swallows a 1 s flush); not before a
+   * backoff's retry unless `fresh` (a round for events no request has
+   * carried yet: a retry timer never delays a new event's first attempt).
+   */
+  function schedule(delay: number, fresh?: boolean): void {
+    if (!endpoint()) return;
+    const at = Date.now() + (fresh ? delay : Math.max(delay, retryAt - Date.now()));
+    if (timer && timerAt <= at) return;
+    clearTimeout(timer);
+    timerAt = at;
+    timer = setTimeout(flush, at - Date.now());
   }
 
   /** A round with a sweep at `time` (ms since the epoch; Infinity: never). */
@@ -115,17 +125,20 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     return (flushing = (async () => {
       await outbox.written();
       // flush() sends everything queued, a round's worth at a time (bounded: a page tracking faster than it sends).
-      for (let rounds = sweepNow === true ? 100 : 1; rounds-- && (await round()); );
+      for (let rounds = sweepNow === true ? 100 : 1; rounds-- && (await round(sweepNow === true)); );
     })()
       .catch((error) => warn('flush failed', error))
       .finally(() => (flushing = undefined)));
   }
 
   /** One round: other tabs' orphaned events when it is time to look, then this tab's own; true when more are waiting. */
-  async function round(): Promise<boolean | void> {
+  async function round(explicit: boolean): Promise<boolean | void> {
     if (!endpoint() || !mayLeave()) return;
     halted = false;
-    if (!lastSweep || Date.now() - lastSweep >= SWEEP_MS || Date.now() < lastSweep) {
+    // During a backoff only events no request has carried go (their first attempt); the rest wait
+    // for the retry. An explicit flush() sends everything.
+    const fresh = !explicit && retryAt > Date.now();
+    if (!fresh && (!lastSweep || Date.now() - lastSweep >= SWEEP_MS || Date.now() < lastSweep)) {
       // Another tab flushing holds the lock: it sends the orphans; we look again next round.
       if (!(await withFlushLock(sweep))) schedule(options().flushInterval);
     }
@@ -133,12 +146,15 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     // A failed request for other tabs' events ends the round too: one failure, one backoff.
     // A round takes a few requests' worth: building more bodies in one go would be a long task.
     const budget = ROUND_REQUESTS * options().maxBatchBytes;
-    const mine = halted ? [] : outbox.unsent(false, (key) => inflight.has(key), budget);
+    const except = (key: string) => inflight.has(key);
+    const mine = halted ? [] : outbox.unsent(false, except, budget, fresh);
     if (!halted && (await send(mine))) {
       later(outbox.due());
-      // More than one round's worth was waiting: the next round now, in a task of its own.
-      if (outbox.unsent(false, (key) => inflight.has(key), 1)[0]) {
-        schedule(0);
+      // More was waiting, or came while this round was out: the next round now, in a task of its own
+      // (all of it once a 2xx ended the backoff).
+      const still = retryAt > Date.now();
+      if (outbox.unsent(false, except, 1, still)[0]) {
+        schedule(0, still);
         return true;
       }
     }
@@ -153,7 +169,7 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     // Without Web Locks or heartbeats a live tab cannot be told from a closed one: none is taken over;
     // nor, for ORPHAN_AGE_MS, are those of a tab that beats no heartbeat ('_': storage 'memory').
     const orphans = others.filter(
-      ([key], _, __, tab = keyTab(key)) => !inflight.has(key) && live && !live.has(tab) && (tab[0] != '_' || Math.abs(now - keyTime(key)) > ORPHAN_AGE_MS),
+      ([key], _, __, tab = keyTab(key)) => !inflight.has(key) && live && !live.has(tab) && (tab[0] != '_' || !!locks() || Math.abs(now - keyTime(key)) > ORPHAN_AGE_MS),
     );
     // Events of live tabs, or waiting out a handover's grace: look again then.
     if (orphans.length < others.length) later(Date.now() + SWEEP_MS);
@@ -174,7 +190,10 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     const worker = async () => {
       while (!halted && next < batches.length && endpoint()) await deliver(batches[next++], keepalive);
     };
-    await Promise.all(Array.from({ length: Math.min(keepalive ? 1 : MAX_IN_FLIGHT, batches.length) }, worker));
+    // A loop, not Array.from({length}, fn): Prototype.js 1.6's Array.from ignores the map function.
+    const workers = [];
+    for (let i = Math.min(keepalive ? 1 : MAX_IN_FLIGHT, batches.length); i--; ) workers.push(worker());
+    await Promise.all(workers);
     return !halted;
   }
 
@@ -191,10 +210,18 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     if (!mayLeave()) return (halted = true), false;
     const keys = keysOf(batch);
     keys.forEach((key) => inflight.set(key, keepalive));
+    outbox.carried(keys);
+    const startedAt = Date.now();
+    reach.pending(1);
     const result = await post(endpoint(), body, keepalive, fetchImpl, options().credentials);
+    reach.pending(-1);
     keys.forEach((key) => inflight.delete(key));
     const { status } = result;
-    return (status > 199 && status < 300 ? delivered : status > 499 || !status || status == 408 || status == 429 ? retry : refused)(batch, result);
+    const receipt = isReceipt(result);
+    // What this answer says of handovers made just before it started (outbox.confirm()).
+    if (receipt || status > 499 || !status) outbox.confirm(startedAt, receipt);
+    if (result.redirected && !receipt && !redirectWarned++) warn('collector redirected: use its final URL as host');
+    return (receipt ? delivered : result.redirected || status > 499 || !status || status == 408 || status == 429 ? retry : refused)(batch, result, keepalive);
   }
 
   /** 2xx: the collector has the events. Deleted now (marked, if the page is hidden and may die before the delete commits). */
@@ -202,7 +229,7 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     reach.ok();
     attempt = retryAt = 0;
     const keys = keysOf(batch);
-    pageHidden() ? outbox.handOver(keys, true) : outbox.forget(keys);
+    pageHidden() ? outbox.handOver(keys, 0) : outbox.forget(keys);
     const answer = parseJson(text);
     const rejected = isObject(answer) && typeof answer.rejected === 'number' ? answer.rejected : 0;
     // A collector that says what it rejected (the demo's does; Firstparty's answers 200 with no detail).
@@ -211,7 +238,7 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     return true;
   }
 
-  /** 5xx, 408, 429 or no answer: kept (within the caps), and retried after a jittered backoff (or Retry-After). */
+  /** 5xx, 408, 429, no answer, or a redirect that lost the body: kept (within the caps), and retried after a jittered backoff (or Retry-After). */
   function retry(batch: QueueRecord[], { status, retryAfter }: SendResult): boolean {
     halted = true;
     reach.fail();
@@ -220,19 +247,43 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     const delay = Math.max(backoff(attempt++), retryAfter);
     retryAt = Date.now() + delay;
     report('failed', { status, count: batch.length, retryIn: delay });
-    // A timer set by track() meanwhile must not cut the backoff short.
+    // A timer set by track() meanwhile must not cut the backoff short; events no request has
+    // carried yet still get their first attempt within flushInterval (round()).
     clearTimeout(timer);
     timer = undefined;
     schedule(delay);
+    if (outbox.unsent(false, (key) => inflight.has(key), 1, true)[0]) schedule(options().flushInterval, true);
     return false;
   }
 
-  /** Any other 4xx: the collector will never take this batch; keeping it would block the queue forever. */
-  function refused(batch: QueueRecord[], { status }: SendResult): boolean {
+  /**
+   * Any other 4xx (413 too): the collector will not take this batch as it
+   * is. The events its answer names (`rejections` by `index`: the demo
+   * collector's format) are dropped and the rest sent
+   * again; an answer that names none splits the batch in halves, sent one
+   * after the other, so that one bad event (or a body over the collector's
+   * limit) never takes its neighbours down. A single event refused is
+   * dropped: keeping it would block the queue forever.
+   */
+  async function refused(batch: QueueRecord[], result: SendResult, keepalive: boolean): Promise<boolean> {
+    const bad = named(batch, parseJson(result.text));
+    if (bad[0] && bad.length < batch.length) {
+      drop(bad, result.status);
+      return deliver(batch.filter((record) => !bad.includes(record)), keepalive);
+    }
+    if (batch.length > 1) {
+      const half = batch.length >> 1;
+      return (await deliver(batch.slice(0, half), keepalive)) && deliver(batch.slice(half), keepalive);
+    }
+    drop(batch, result.status);
+    return true;
+  }
+
+  /** Drops refused events for good, with a warning and a `dropped` event. */
+  function drop(batch: QueueRecord[], status: number): void {
     warn('HTTP ' + status + ': ' + batch.length + ' events dropped');
     outbox.forget(keysOf(batch));
     report('dropped', { status, count: batch.length, reason: 'refused' });
-    return true;
   }
 
   /**
@@ -243,7 +294,8 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
    */
   async function validBody(batch: QueueRecord[]): Promise<string> {
     const body = batchBody(batch, new Date().toISOString());
-    if (nativeStringify() || isObject(parseJson(body)) || !isObject(parseJson('{}'))) return body;
+    // JSON.stringify still the browser's own: every stored event is JSON, no parse needed (about 1 ms per 128 KiB).
+    if (isNative(JSON.stringify) || isObject(parseJson(body)) || !isObject(parseJson('{}'))) return body;
     const bad = batch.filter(([, json]) => !isObject(parseJson(json)));
     warn(bad.length + ' events dropped: not valid JSON (JSON.stringify replaced?)');
     await outbox.forget(keysOf(bad));
@@ -254,15 +306,13 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
   return {
     schedule,
     flush,
-    /** Sends at once (a hidden page's event), unless a retry is due later: then at its time. */
-    soon(): void {
-      retryAt > Date.now() ? schedule(0) : flush();
+    /** Events were stored: sent at once when nothing is in flight (else they go behind the request in flight). */
+    stored(): void {
+      if (!inflight.size) schedule(0, true);
     },
     /** Back online: retry at once, without waiting out the backoff. */
     online(): void {
       retryAt = attempt = 0;
-      clearTimeout(timer);
-      timer = undefined;
       flush();
     },
     /** Keys now in a keepalive request of the courier's (it may outlive the page), and the page's keepalive bytes in flight (transport.ts). */
@@ -272,6 +322,12 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
       timer = undefined;
     },
   };
+}
+
+/** The records of `batch` that a refusal's `rejections` name by `index` (the demo collector's format). */
+function named(batch: QueueRecord[], answer: unknown): QueueRecord[] {
+  const list = isObject(answer) && Array.isArray(answer.rejections) ? answer.rejections : [];
+  return batch.filter((_, index) => list.some((item: unknown) => isObject(item) && item.index === index));
 }
 
 /** The courier of one tracker. */

@@ -3,13 +3,16 @@
  * tab's unacknowledged events are handed to the browser in keepalive requests
  * (`sendBeacon` where fetch has no keepalive: transport.ts handOff), which it
  * delivers after the page is gone (64 KiB in flight per page, shared by all
- * keepalive requests and beacons). No receipt, no delete: the events are deleted only
- * when the collector was demonstrably reachable (reachability.ts: a 2xx in
- * the last 30 s and no failure since), or when a page that lives on (a tab
- * switch) reads the handover's own 2xx; otherwise they are handed over *and
- * kept*, marked, and sent again with the same `event_id` once the grace
- * period is over (outbox.ts). Events not yet stored are spilled to
- * localStorage, whose writes are synchronous.
+ * keepalive requests and beacons). No receipt, no delete: a 2xx from before
+ * the hide proves nothing about the handover, so the events are handed over
+ * *and kept*, marked, and sent again with the same `event_id` once the grace
+ * period is over (outbox.ts), unless a receipt comes first: the handover's
+ * own 2xx read by a page that lives on (a tab switch), or the evidence of a
+ * later answer (outbox.confirm(): a 2xx for a request started right after
+ * the hide, when the collector was healthy at it — reachability.ts — and the
+ * request went through the browser's own fetch or beacon). A failure read
+ * for the handover makes its events plainly unsent again. Events not yet
+ * stored are spilled to localStorage, whose writes are synchronous.
  *
  * It runs at every hide signal (onPageHide.ts), and for every event recorded
  * while one is being dispatched (the page's own `visibilitychange` or
@@ -30,13 +33,15 @@ export interface HandoverDependencies {
   /** Whether events may leave now (see courier.ts): a hiding page hands nothing over otherwise. */
   mayLeave(): boolean;
   options(): { maxBatchBytes: number; flushInterval: number };
-  /** Hands one body over (transport.ts handOff); false when the browser refuses it. `delivered`: its 2xx, read by a page that lives on. */
-  sendBeacon(url: string, body: string, delivered?: () => void): boolean;
+  /** Hands one body over (transport.ts handOff); false when the browser refuses it. `answered`: its outcome (a receipt or not), read by a page that lives on. */
+  sendBeacon(url: string, body: string, answered?: (ok: boolean) => void): boolean;
+  /** Whether the hand-off goes through the browser's own fetch or beacon (not a page's wrapper, which may never call it as the page goes). */
+  trusted?(): boolean;
   report(name: string, detail?: unknown): void;
 }
 
 /** Creates the handover of one tab. */
-export function createHandover({ outbox, courier, reach, endpoint, mayLeave, options, sendBeacon, report }: HandoverDependencies) {
+export function createHandover({ outbox, courier, reach, endpoint, mayLeave, options, sendBeacon, trusted = () => true, report }: HandoverDependencies) {
   /** A hide signal is being dispatched (until the next task). */
   let hiding = false;
   let queued = false;
@@ -44,12 +49,13 @@ export function createHandover({ outbox, courier, reach, endpoint, mayLeave, opt
   function handOver(): void {
     queued = false;
     if (!endpoint() || !mayLeave()) return;
-    const proven = reach.proven();
+    // Checked before anything is handed over: this handover's own requests are not yet waiting.
+    const state = reach.healthy() && trusted() ? 1 : -1;
     const keepalive = courier.keepalive();
     // A keepalive request may outlive the page, and its answer with it: its
     // events (this tab's or another's) wait out the grace period on the next
     // page instead of going again at once.
-    outbox.handOver(keepalive.keys, false);
+    outbox.handOver(keepalive.keys, -1);
     const inKeepalive = new Set(keepalive.keys);
     let budget = KEEPALIVE_LIMIT - keepalive.bytes;
     // Events in a plain (visible-time) request are included: unload cancels it.
@@ -57,19 +63,21 @@ export function createHandover({ outbox, courier, reach, endpoint, mayLeave, opt
       const body = batchBody(batch, new Date().toISOString());
       const bytes = utf8Length(body);
       const keys = keysOf(batch);
-      // A 2xx read by a page that lives on (a tab switch) is proof: the kept
-      // events are not sent again once the grace is over.
-      const delivered = () => {
-        reach.ok();
-        outbox.handOver(keys, true);
+      // The answer read by a page that lives on (a tab switch), or by a dying one in a
+      // microtask (the browser refusing it over the keepalive quota): a 2xx is a receipt;
+      // anything else leaves the events plainly unsent, to go again now.
+      const answered = (ok: boolean) => {
+        reach.pending(-1);
+        ok ? (reach.ok(), outbox.handOver(keys, 0)) : (reach.fail(), outbox.reclaim(keys), courier.schedule(0));
       };
-      if (bytes > budget || !sendBeacon(endpoint(), body, delivered)) {
+      if (bytes > budget || !sendBeacon(endpoint(), body, answered)) {
         report('failed', { beacon: 1, count: batch.length });
         break;
       }
+      reach.pending(1);
       budget -= bytes;
-      outbox.handOver(keys, proven);
-      report('sent', { beacon: 1, count: batch.length, ...(!proven && { kept: 1 }) });
+      outbox.handOver(keys, state);
+      report('sent', { beacon: 1, count: batch.length, kept: 1 });
     }
     outbox.rescue();
     // A page that lives on (a tab switch) sends what it kept once the grace is over.
@@ -83,21 +91,23 @@ export function createHandover({ outbox, courier, reach, endpoint, mayLeave, opt
       setTimeout(() => (hiding = false), 0);
       handOver();
     },
-    /** The page is visible again. */
+    /** The page is visible again (a tab switch back, a bfcache restore): delivery resumes within flushInterval. */
     show(): void {
       hiding = false;
+      courier.schedule(options().flushInterval);
     },
     /**
      * An event was added: during a hide signal it is handed over before the
      * page can go; in a hidden page it is sent at once (a keepalive request,
-     * whose answer a living page still reads); otherwise after `flushInterval`.
+     * whose answer a living page still reads); otherwise at once once stored
+     * when nothing is in flight (courier.stored()), and within `flushInterval`
+     * in any case, a backoff or not (its first attempt).
      */
     added(): void {
       if (hiding) {
         if (!queued) queueMicrotask(handOver);
         queued = true;
-      } else if (pageHidden()) courier.soon();
-      else courier.schedule(options().flushInterval);
+      } else courier.schedule(pageHidden() ? 0 : options().flushInterval, true);
     },
   };
 }

@@ -11,10 +11,14 @@
  *   handed over or dropped since the last one;
  * - the handover marks, in localStorage because an IndexedDB write issued as
  *   a page unloads often never commits (and in WebKit can stall the store for
- *   the next page): `key: 0` for events the collector has (the next sweep
- *   deletes them unsent), `key: time` for events given to the browser without
- *   proof that the collector was reachable (sent again, with the same
- *   event_id, only after `HANDOVER_GRACE_MS`).
+ *   the next page), and in memory where localStorage refuses (full, blocked):
+ *   `key: 0` for events the collector has (a 2xx read for their request: the
+ *   next sweep deletes them unsent); `key: time` for events given to the
+ *   browser at page hide while the collector was healthy (handed over at
+ *   `time`: a later page may still confirm them, see confirm()); `key: -time`
+ *   for events handed over without that (a failure, a request waiting for
+ *   its answer, a replaced fetch). A handed-over event is sent again, with
+ *   the same event_id, once `HANDOVER_GRACE_MS` is over, unless confirmed.
  */
 import { recordBytes, splitBatches } from '../lib/batch';
 import { eventJson } from '../lib/context';
@@ -60,6 +64,8 @@ export interface OutboxDependencies {
   limits(): OutboxLimits;
   /** Whether the collector is failing now (see reachability.ts): only then do the caps drop anything. */
   failing(): boolean;
+  /** Events were stored: the courier sends at once when nothing is in flight. */
+  stored?(): void;
   report(name: string, detail?: unknown): void;
 }
 
@@ -71,10 +77,12 @@ interface Entry {
   stored?: 1;
   /** When it was handed to the browser without proof of delivery. */
   handed?: number;
+  /** A request has carried it (so it is no longer fresh: see unsent()). */
+  tried?: 1;
 }
 
 /** Creates the outbox of one tab. */
-export function createOutbox({ store, spill, tabId, nextKey, limits, failing, report }: OutboxDependencies) {
+export function createOutbox({ store, spill, tabId, nextKey, limits, failing, stored = () => {}, report }: OutboxDependencies) {
   /** This tab's events not yet acknowledged, in call order (a Map keeps insertion order). */
   const own = new Map<string, Entry>();
   /** Keys waiting to be serialized and stored, in order. */
@@ -150,6 +158,24 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
       return warn('could not store events', error);
     }
     batch.forEach(([key]) => settled(own.get(key)));
+    stored();
+  }
+
+  /** Marks that localStorage refused to hold (full, blocked): this page still knows them. */
+  let unwritten: Record<string, number> = {};
+  /**
+   * The handover marks, read without trusting them (and those only this
+   * page holds); `change` changes them, and they are written back to
+   * localStorage when it is ours to write (`spill`), else kept in memory.
+   */
+  function mark(change?: (marks: Record<string, number>) => void): Record<string, number> {
+    const marks = parseJson(lsGet(MARKS));
+    const held: Record<string, number> = Object.assign(isObject(marks) ? (marks as Record<string, number>) : {}, unwritten);
+    if (change) {
+      change(held);
+      unwritten = spill && lsSet(MARKS, Object.keys(held)[0] ? JSON.stringify(held) : null) ? {} : held;
+    }
+    return held;
   }
 
 
@@ -173,10 +199,16 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
     /**
      * This tab's unacknowledged events, in order, but for those handed over
      * within the grace period and `except`; with `all`, also those not yet
-     * stored (serialized now), for the handover; about `bytes` of them at most.
+     * stored (serialized now), for the handover; with `fresh`, only those no
+     * request has carried yet (sent during a backoff); about `bytes` of them at most.
      */
-    unsent: (all: boolean, except: (key: string) => boolean, bytes?: number): QueueRecord[] =>
-      records((key, entry) => (all || entry.stored) && !(entry.handed && inGrace(entry)) && !except(key), bytes),
+    unsent: (all: boolean, except: (key: string) => boolean, bytes?: number, fresh?: boolean): QueueRecord[] =>
+      records((key, entry) => (all || entry.stored) && !(entry.handed && inGrace(entry)) && !except(key) && !(fresh && entry.tried), bytes),
+
+    /** A request carries these events now: they are no longer fresh. */
+    carried(keys: string[]): void {
+      keys.forEach((key) => own.has(key) && (own.get(key)!.tried = 1));
+    },
 
     /** Whether this tab's event `key` is still to be sent (not acknowledged, dropped, or in a handover's grace). */
     waiting(key: string): boolean {
@@ -188,19 +220,53 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
     due: (): number => dueAfter([...own.values()].map((entry) => entry.handed!)),
 
     /**
-     * Marks events as handed to the browser at page hide: `confirmed` (the
-     * collector was demonstrably reachable) takes them out now and leaves
-     * their delete to the next sweep; otherwise they are kept, left alone for
-     * the grace period. Synchronous: localStorage only.
+     * Marks events as handed to the browser at page hide, or as delivered:
+     * `state` 0, the collector has them (a 2xx read for their request): taken
+     * out now, their delete left to the next sweep; 1, handed over while the
+     * collector was healthy (a later answer may confirm them: confirm()); -1,
+     * handed over without that. Both kept, and left alone for the grace
+     * period. Synchronous: localStorage (or memory) only.
      */
-    handOver(keys: string[], confirmed: boolean): void {
+    handOver(keys: string[], state: 0 | 1 | -1): void {
       const now = Date.now();
       // Without marks (localStorage off limits) a delivered event's delete must go to the store now.
-      if (confirmed) {
+      if (!state) {
         keys.forEach((key) => settled(own.get(key)));
         spill ? drop(keys) : forget(keys);
       } else keys.forEach((key) => own.has(key) && (own.get(key)!.handed = now));
-      if (keys[0]) mark(!!spill, (marks) => keys.forEach((key) => (marks[key] = confirmed ? 0 : now)));
+      if (keys[0]) mark((marks) => keys.forEach((key) => (marks[key] = state * now)));
+    },
+
+    /**
+     * The evidence a later answer gives about handovers made while the
+     * collector was healthy (marks `time` > 0, this tab's or a closed one's):
+     * a 2xx for a request started after the handover, within the grace
+     * period, shows the way to the collector worked on both sides of it (a
+     * keepalive request starts at once; the new page's first request comes a
+     * round trip later): the events are taken as delivered. A failed request
+     * started after it makes them doubtful (sent again after the grace).
+     * `startedAt`: when the answered request started.
+     */
+    confirm(startedAt: number, ok: boolean): void {
+      const confirmed: string[] = [];
+      const judged = (marks: Record<string, number>) => Object.keys(marks).filter((key) => marks[key] > 0 && startedAt >= marks[key]);
+      // Most answers find nothing to judge: localStorage is only read then, not written.
+      if (!judged(mark())[0]) return;
+      mark((marks) =>
+        judged(marks).forEach((key) => {
+          const time = marks[key];
+          marks[key] = ok && startedAt - time < HANDOVER_GRACE_MS ? 0 : -time;
+          if (!marks[key]) confirmed.push(key);
+        }),
+      );
+      confirmed.forEach((key) => settled(own.get(key)));
+      spill ? drop(confirmed) : forget(confirmed);
+    },
+
+    /** A living page read a failure for its handover: the events are plainly unsent again, for any page to send now. */
+    reclaim(keys: string[]): void {
+      keys.forEach((key) => own.has(key) && (own.get(key)!.handed = 0));
+      mark((marks) => keys.forEach((key) => delete marks[key]));
     },
 
     /**
@@ -210,7 +276,7 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
      * way (a 2xx just arrived) are marked as delivered.
      */
     rescue(): void {
-      if (deleting.size) mark(!!spill, (marks) => deleting.forEach((key) => (marks[key] = 0)));
+      if (deleting.size) mark((marks) => deleting.forEach((key) => (marks[key] = 0)));
       const batch = records((_, entry) => !entry.stored);
       // Taken as stored once the spill store has them (localStorage full: the normal write still runs).
       if (spill && batch[0])
@@ -230,7 +296,7 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
     async sweep(): Promise<{ others: QueueRecord[]; due: number }> {
       const now = Date.now();
       const { maxAge, maxEventBytes } = limits();
-      const marks = mark(false);
+      const marks = mark();
       const all = await store.all();
       // Only age counts: a record dated in the future (a clock that was ahead)
       // is kept, and this tab's own events never expire (its clock may have
@@ -258,7 +324,7 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
       // Marks read above whose events are gone are cleared (not those made
       // since, nor this tab's own still in memory); handed-over ones wait out their grace.
       const left = new Set(keysOf(kept));
-      mark(!!spill, (held) => Object.keys(held).forEach((key) => key in marks && !left.has(key) && !own.has(key) && delete held[key]));
+      mark((held) => Object.keys(held).forEach((key) => key in marks && !left.has(key) && !own.has(key) && delete held[key]));
       return othersOf(kept.filter(([key]) => keyTab(key) !== tabId), marks, now);
     },
 
@@ -267,6 +333,7 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
       const cutoff = nextKey();
       buffer = [];
       own.clear();
+      unwritten = {};
       lsSet(MARKS, null);
       return (writing = writing.then(async () => forget(keysOf(await store.all()).filter((key) => key < cutoff))));
     },
@@ -280,7 +347,9 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, re
  * often) and a `dropped` report.
  */
 function overCaps(records: QueueRecord[], { maxQueue, maxQueueBytes }: OutboxLimits, say: (text: string) => void, report: OutboxDependencies['report']): string[] {
-  let bytes = records.reduce((sum, record) => sum + recordBytes(record), 0);
+  // A loop, not reduce(): Prototype.js 1.6's Array.prototype.reduce returns the array.
+  let bytes = 0;
+  for (const record of records) bytes += recordBytes(record);
   let excess = 0;
   while (records.length - excess > maxQueue || bytes > maxQueueBytes) bytes -= recordBytes(records[excess++]);
   if (excess) {
@@ -292,8 +361,8 @@ function overCaps(records: QueueRecord[], { maxQueue, maxQueueBytes }: OutboxLim
 
 /** Other tabs' records that may be sent `now` (not in a handover's grace), and when the first of the others may go (Infinity: none). */
 function othersOf(records: QueueRecord[], marks: Record<string, number>, now: number): { others: QueueRecord[]; due: number } {
-  const others = records.filter(([key]) => !marks[key] || Math.abs(now - marks[key]) >= HANDOVER_GRACE_MS);
-  return { others, due: dueAfter(records.map(([key]) => marks[key])) };
+  const others = records.filter(([key]) => !marks[key] || Math.abs(now - Math.abs(marks[key])) >= HANDOVER_GRACE_MS);
+  return { others, due: dueAfter(records.map(([key]) => Math.abs(marks[key]))) };
 }
 
 /**
@@ -308,20 +377,6 @@ function settled(entry?: Entry): void {
   // A throwing callback is the page's problem, not the queue's.
   if (typeof callback == 'function') guard('callback', callback as () => void)();
 }
-/**
- * The handover marks, read without trusting them; `change` changes them, and
- * they are written back only when `writable` (localStorage is ours to write).
- */
-function mark(writable: boolean, change?: (marks: Record<string, number>) => void): Record<string, number> {
-  const marks = parseJson(lsGet(MARKS));
-  const held: Record<string, number> = isObject(marks) ? (marks as Record<string, number>) : {};
-  if (change && writable) {
-    change(held);
-    lsSet(MARKS, Object.keys(held)[0] ? JSON.stringify(held) : null);
-  }
-  return held;
-}
-
 /** Whether a handed-over entry is still within its grace period. */
 const inGrace = (entry: Entry, now = Date.now()) => Math.abs(now - entry.handed!) < HANDOVER_GRACE_MS;
 

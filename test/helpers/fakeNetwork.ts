@@ -8,6 +8,10 @@ export interface Answer {
   status: number;
   retryAfter?: string;
   text?: string;
+  /** The answer came after a redirect (fetch's `response.redirected`). */
+  redirected?: boolean;
+  /** Its Content-Type (default application/json, as the collector answers). */
+  contentType?: string;
 }
 
 export interface Request {
@@ -47,11 +51,13 @@ export function fakeFetch(replies: Reply[] = []) {
       request.status = 0;
       throw new TypeError('Failed to fetch');
     }
-    const { status, retryAfter, text: answer = '{"status":"success"}' } = typeof reply === 'number' ? ({ status: reply } as Answer) : reply;
+    const { status, retryAfter, text: answer = '{"status":"success"}', redirected = false, contentType = 'application/json' } =
+      typeof reply === 'number' ? ({ status: reply } as Answer) : reply;
     request.status = status;
-    const headers = new Headers(retryAfter === undefined ? {} : { 'Retry-After': retryAfter });
+    const headers = new Headers({ 'Content-Type': contentType, ...(retryAfter === undefined ? {} : { 'Retry-After': retryAfter }) });
     return {
       status,
+      redirected,
       ok: status >= 200 && status < 300,
       headers,
       text: async () => answer,
@@ -73,9 +79,9 @@ export function fakeFetch(replies: Reply[] = []) {
 
 /** A fake `sendBeacon` that accepts (or refuses) and records bodies. */
 export function fakeBeacon(accept: boolean | (() => boolean) = true) {
-  const calls: { url: string; text: string; body: { events: any[] } }[] = [];
-  const send = vi.fn((url: string, text: string) => {
-    calls.push({ url, text, body: JSON.parse(text) });
+  const calls: { url: string; text: string; body: { events: any[] }; answered?: (ok: boolean) => void }[] = [];
+  const send = vi.fn((url: string, text: string, answered?: (ok: boolean) => void) => {
+    calls.push({ url, text, body: JSON.parse(text), answered });
     return typeof accept === 'function' ? accept() : accept;
   });
   return { send, calls, events: () => calls.flatMap((c) => c.body.events) };

@@ -8,7 +8,7 @@ describe('post', () => {
   it("POSTs JSON with keepalive, and credentials 'same-origin' by default (no cookies cross-origin: issue 13)", async () => {
     const net = fakeFetch([200]);
     const result = await post(URL_, '{"events":[]}', true, net.fetch);
-    expect(result).toEqual({ status: 200, retryAfter: 0, text: '{"status":"success"}' });
+    expect(result).toEqual({ status: 200, retryAfter: 0, text: '{"status":"success"}', redirected: false, json: true });
     const { url, init } = net.requests[0];
     expect(url).toBe(URL_);
     expect(init).toMatchObject({ method: 'POST', body: '{"events":[]}', keepalive: true, credentials: 'same-origin' });
@@ -49,7 +49,7 @@ describe('post', () => {
   it('reads the response body (Chromium holds keepalive quota until it is read)', async () => {
     const text = vi.fn(async () => '{"status":"success"}');
     const fetchImpl = (async () => ({ status: 200, headers: new Headers(), text })) as unknown as typeof fetch;
-    expect(await post(URL_, '{}', true, fetchImpl)).toEqual({ status: 200, retryAfter: 0, text: '{"status":"success"}' });
+    expect(await post(URL_, '{}', true, fetchImpl)).toEqual({ status: 200, retryAfter: 0, text: '{"status":"success"}', redirected: undefined, json: false });
     expect(text).toHaveBeenCalledTimes(1);
   });
 
@@ -99,12 +99,12 @@ describe('handOff', () => {
     expect(send).not.toHaveBeenCalled();
   });
 
-  it('calls delivered on a 2xx read by a page that lives on, never on another answer', async () => {
-    for (const [reply, expected] of [[200, 1], [204, 1], [503, 0], [400, 0], ['network-error', 0]] as const) {
-      const delivered = vi.fn();
-      handOff(URL_, '{}', 'same-origin', fakeFetch([reply as any]).fetch, delivered);
+  it('calls answered(true) on a 2xx read by a page that lives on, answered(false) on any other answer', async () => {
+    for (const [reply, expected] of [[200, true], [204, true], [503, false], [400, false], ['network-error', false]] as const) {
+      const answered = vi.fn();
+      handOff(URL_, '{}', 'same-origin', fakeFetch([reply as any]).fetch, answered);
       await new Promise((resolve) => setTimeout(resolve, 0));
-      expect(delivered).toHaveBeenCalledTimes(expected);
+      expect(answered.mock.calls).toEqual([[expected]]);
     }
   });
 

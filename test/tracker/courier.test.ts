@@ -11,7 +11,7 @@ import { holdTabLock } from '../../src/lib/locks';
 import { logState } from '../../src/lib/log';
 import { DEFAULTS } from '../../src/lib/options';
 import { memoryStore, type EventStore, type QueueRecord } from '../../src/lib/queue';
-import { createReachability } from '../../src/lib/reachability';
+import { CAP_AFTER_MS, createReachability } from '../../src/lib/reachability';
 import { createCourier, MAX_IN_FLIGHT, ORPHAN_AGE_MS, SWEEP_MS, type Courier } from '../../src/tracker/courier';
 import { createOutbox, HANDOVER_GRACE_MS, MARKS } from '../../src/tracker/outbox';
 import type { FirstpartyEvent } from '../../src/types';
@@ -151,7 +151,7 @@ describe('while the page is visible', () => {
     expect(net.names()).toEqual(['A', 'B', 'C']);
     expect(await store.all()).toEqual([]);
     expect(reported('sent')).toEqual([{ status: 202, count: 3 }]);
-    expect(reach.proven()).toBe(true);
+    expect(reach.healthy()).toBe(true);
     await courier.flush();
     expect(net.requests).toHaveLength(1); // nothing left to send
   });
@@ -212,12 +212,14 @@ describe('a retryable answer (5xx, 408, 429, no answer)', () => {
     expect(await store.all()).toEqual([]);
   });
 
-  it('marks reachability failing (no 2xx since)', async () => {
+  it('marks reachability failing (no 2xx since) once that lasted CAP_AFTER_MS, and not healthy at once', async () => {
     const { courier, add, reach } = setup({ replies: [503] });
     add(['A']);
     await courier.flush();
+    expect(reach.healthy()).toBe(false);
+    expect(reach.failing()).toBe(false);
+    vi.advanceTimersByTime(CAP_AFTER_MS);
     expect(reach.failing()).toBe(true);
-    expect(reach.proven()).toBe(false);
   });
 
   it.each([
@@ -294,7 +296,7 @@ describe('a retryable answer (5xx, 408, 429, no answer)', () => {
 });
 
 describe('any other 4xx', () => {
-  it.each([400, 401, 404, 413, 422])('%i drops the batch with a warning and a `dropped` report; the rest still goes', async (status) => {
+  it.each([400, 401, 404, 413, 422])('%i for a single event drops it with a warning and a `dropped` report; the rest still goes', async (status) => {
     const { courier, add, net, store, reach, reported } = setup({ replies: [status, 200], maxBatchBytes: 500 });
     add(['A', 'B'], 300);
     await courier.flush();
@@ -305,6 +307,65 @@ describe('any other 4xx', () => {
     expect(reach.failing()).toBe(false);
     await advance(120000);
     expect(net.names()).toEqual(['A', 'B']); // never retried
+  });
+});
+
+describe('refusals of a batch of several events: the good ones are never dropped with the bad', () => {
+  it('413 (a body over the collector’s limit) splits the batch in halves and sends them again, down to what fits', async () => {
+    const { courier, add, net, store } = setup({ replies: [413, 413, 200, 200, 200] });
+    add(['A', 'B', 'C', 'D']);
+    await courier.flush();
+    expect(net.requests.map((r) => r.body.events.map((e: any) => e.name))).toEqual([['A', 'B', 'C', 'D'], ['A', 'B'], ['A'], ['B'], ['C', 'D']]);
+    expect(net.delivered()).toEqual(['A', 'B', 'C', 'D']);
+    expect(await store.all()).toEqual([]);
+    expect(warnings()).toEqual([]);
+  });
+
+  it('400 naming the bad event (`rejections` by index) drops only it; its neighbours go again', async () => {
+    const { courier, add, net, store, reported } = setup({
+      replies: [{ status: 400, text: JSON.stringify({ rejections: [{ index: 1, reason: 'bad' }] }) }, 200],
+    });
+    add(['A', 'Bad', 'C']);
+    await courier.flush();
+    expect(net.requests.map((r) => r.body.events.map((e: any) => e.name))).toEqual([['A', 'Bad', 'C'], ['A', 'C']]);
+    expect(reported('dropped')).toEqual([{ status: 400, count: 1, reason: 'refused' }]);
+    expect(await store.all()).toEqual([]);
+  });
+
+  it('400 naming none bisects until the bad event is alone, and drops only it', async () => {
+    const { courier, add, net, reported } = setup({ replies: [400, 200, 400, 400, 200] });
+    add(['A', 'B', 'Bad', 'D']);
+    await courier.flush();
+    expect(net.requests.map((r) => r.body.events.map((e: any) => e.name))).toEqual([['A', 'B', 'Bad', 'D'], ['A', 'B'], ['Bad', 'D'], ['Bad'], ['D']]);
+    expect(net.delivered()).toEqual(['A', 'B', 'D']);
+    expect(reported('dropped')).toEqual([{ status: 400, count: 1, reason: 'refused' }]);
+  });
+});
+
+describe('redirects: only the collector’s own answer is a receipt', () => {
+  it('a redirected 200 that is not JSON (a 302 turned the POST into a GET for a landing page) is retried, never taken as delivered', async () => {
+    const { courier, add, net, store } = setup({ replies: [{ status: 200, redirected: true, contentType: 'text/html', text: '<html>' }] });
+    add(['A']);
+    await courier.flush();
+    expect(await store.all()).toHaveLength(1);
+    expect(warnings()).toEqual([expect.stringContaining('collector redirected')]);
+    expect(net.requests).toHaveLength(1);
+  });
+
+  it('a redirected 405 (the GET a 301 made) is retried, not dropped as poisoned', async () => {
+    const { courier, add, store, reported } = setup({ replies: [{ status: 405, redirected: true }] });
+    add(['A']);
+    await courier.flush();
+    expect(await store.all()).toHaveLength(1);
+    expect(reported('dropped')).toEqual([]);
+    expect(reported('failed')).toHaveLength(1);
+  });
+
+  it('a redirected JSON 2xx (307/308 keep the POST and its body) is a receipt', async () => {
+    const { courier, add, store } = setup({ replies: [{ status: 200, redirected: true }] });
+    add(['A']);
+    await courier.flush();
+    expect(await store.all()).toEqual([]);
   });
 });
 
@@ -389,11 +450,12 @@ describe('flush() and the timer', () => {
     expect(net.requests).toHaveLength(2);
   });
 
-  it('schedule(delay) flushes once after the delay; a second schedule() does not move it', async () => {
+  it('schedule(delay) flushes once; the earliest wins (a pending 10 s wait never swallows a 1 s flush), a later one does not move it', async () => {
     const { courier, add, net } = setup();
     add(['A']);
+    courier.schedule(10000);
     courier.schedule(1000);
-    courier.schedule(10);
+    courier.schedule(5000);
     await advance(999);
     expect(net.requests).toHaveLength(0);
     await advance(1);
@@ -464,7 +526,7 @@ describe('flush() and the timer', () => {
     await outbox.written();
     outbox.handOver(
       outbox.unsent(true, () => false).map(([key]) => key),
-      false,
+      -1,
     );
     await courier.flush();
     expect(net.requests).toHaveLength(0);
@@ -632,34 +694,37 @@ describe("a tab that beats no heartbeat ('_': it may not write localStorage)", (
   });
 });
 
-describe('soon(): a hidden page sends at once, but never before a retry is due', () => {
-  it('sends at once without a pending retry, and waits out the backoff after a failure', async () => {
+describe('fresh events during a backoff: a retry timer never delays a first attempt', () => {
+  it('a fresh round goes within its delay and carries only events no request has carried; the old ones wait for the retry', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.5);
-    const { courier, add, net } = setup({ replies: [503] });
+    const { courier, add, net } = setup({ replies: [503, 503, 503, 200, 200] });
     add(['A']);
-    courier.soon();
-    await settle();
-    expect(net.requests).toHaveLength(1); // at once; answered 503: a retry in 1 s
-    add(['B']);
-    courier.soon(); // a hidden page's next event must not cut the backoff short
-    await settle();
-    expect(net.requests).toHaveLength(1);
+    await courier.flush();
+    expect(net.requests).toHaveLength(1); // 503: a retry in 1 s
     await vi.advanceTimersByTimeAsync(1000);
     await settle();
-    expect(net.requests).toHaveLength(2);
+    expect(net.requests).toHaveLength(2); // 503 again: a retry in 2 s
+    add(['B']);
+    courier.schedule(100, true);
+    await vi.advanceTimersByTimeAsync(100);
+    await settle();
+    expect(net.requests.map((r) => r.body.events.map((e: any) => e.name))).toEqual([['A'], ['A'], ['B']]);
+    // B failed too: no more fresh events, so nothing until the retry is due.
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(net.requests).toHaveLength(3);
+    await vi.advanceTimersByTimeAsync(60000);
+    await settle();
+    expect(net.delivered()).toEqual(['A', 'B']);
   });
-});
 
-describe('a flush asked for while a round fails', () => {
-  it('waits out the backoff instead of following at once', async () => {
+  it('a plain schedule() still waits out the backoff', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.5);
     const held = deferred<any>();
     const { courier, add, net } = setup({ replies: [held.promise] });
     add(['A']);
     const first = courier.flush();
     await settle();
-    add(['B']);
-    courier.soon(); // a hidden page's event while the request is out
+    courier.schedule(0);
     held.resolve(503);
     await first;
     await settle();
@@ -667,5 +732,26 @@ describe('a flush asked for while a round fails', () => {
     await vi.advanceTimersByTimeAsync(1000);
     await settle();
     expect(net.requests).toHaveLength(2);
+  });
+
+  it('stored(): events just stored go at once when nothing is in flight, and behind the request in flight otherwise', async () => {
+    const held = deferred<any>();
+    const { courier, add, outbox, net } = setup({ replies: [held.promise, 200] });
+    add(['A']);
+    await outbox.written();
+    courier.stored();
+    await vi.advanceTimersByTimeAsync(0);
+    await settle();
+    expect(net.names()).toEqual(['A']);
+    add(['B']);
+    await outbox.written();
+    courier.stored();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(net.requests).toHaveLength(1);
+    held.resolve(200);
+    await settle();
+    await vi.advanceTimersByTimeAsync(0);
+    await settle();
+    expect(net.names()).toEqual(['A', 'B']);
   });
 });

@@ -98,19 +98,75 @@ describe('handover: hide()', () => {
     expect(beacons.events().map((e) => e.name)).toEqual(names(beacons.events().length));
   });
 
-  it('with proven reachability the beaconed events are handed over confirmed: gone from the outbox, marked 0, not spilled', async () => {
+  it('with the collector healthy the handed-over events are kept, marked +time for a later answer to confirm; spilled; nothing deleted on a guess', async () => {
     const { handover, reach, beacons, outbox, add, keys, report } = startHandover();
     reach.ok();
     addMany(add, 3);
     await outbox.written();
     handover.hide();
     expect(beacons.events().map((e) => e.name)).toEqual(names(3));
-    expect(marks()).toEqual(Object.fromEntries(keys.map((key) => [key, 0])));
+    expect(marks()).toEqual(Object.fromEntries(keys.map((key) => [key, Date.now()])));
     expect(keys.some(outbox.waiting)).toBe(false);
-    expect(spilled()).toEqual([]);
-    expect(report).toHaveBeenCalledWith('sent', { beacon: 1, count: 3 });
+    expect(report).toHaveBeenCalledWith('sent', { beacon: 1, count: 3, kept: 1 });
+    // No answer read, no later evidence: they go again after the grace.
+    vi.advanceTimersByTime(HANDOVER_GRACE_MS);
+    expect(keys.every(outbox.waiting)).toBe(true);
+  });
+
+  it('the handover’s own 2xx, read by a page that lives on, is a receipt: marked 0, not sent again', async () => {
+    const { handover, reach, beacons, outbox, add, keys } = startHandover();
+    reach.ok();
+    addMany(add, 3);
+    await outbox.written();
+    handover.hide();
+    beacons.calls[0].answered!(true);
+    expect(marks()).toEqual(Object.fromEntries(keys.map((key) => [key, 0])));
     vi.advanceTimersByTime(HANDOVER_GRACE_MS);
     expect(outbox.unsent(true, none)).toEqual([]);
+  });
+
+  it('a failure read for the handover (a 503 after a tab switch, a refused keepalive) leaves its events plainly unsent, sent again at once, though a 2xx came just before', async () => {
+    const { handover, reach, beacons, courier, outbox, add, keys } = startHandover();
+    reach.ok();
+    addMany(add, 3);
+    await outbox.written();
+    handover.hide();
+    courier.schedule.mockClear();
+    beacons.calls[0].answered!(false);
+    expect(marks()).toEqual({});
+    expect(keys.every(outbox.waiting)).toBe(true);
+    expect(reach.healthy()).toBe(false);
+    expect(courier.schedule).toHaveBeenCalledWith(0);
+  });
+
+  it('a page whose fetch is not the browser’s own (a wrapper that may wait) marks its handovers doubtful (-time), healthy or not', async () => {
+    const tab = startHandover();
+    const reach = tab.reach;
+    const handover = createHandover({
+      outbox: tab.outbox,
+      courier: tab.courier as unknown as Courier,
+      reach,
+      endpoint: () => ENDPOINT,
+      mayLeave: () => true,
+      options: () => ({ maxBatchBytes: 524288, flushInterval: FLUSH_INTERVAL }),
+      sendBeacon: tab.beacons.send,
+      trusted: () => false,
+      report: vi.fn(),
+    });
+    reach.ok();
+    addMany(tab.add, 2);
+    handover.hide();
+    expect(marks()).toEqual(Object.fromEntries(tab.keys.map((key) => [key, -Date.now()])));
+  });
+
+  it('a request of the page still waiting for its answer at the hide makes the handover doubtful: a hung collector never turns into deleted events', async () => {
+    const { handover, reach, outbox, add, keys } = startHandover();
+    reach.ok();
+    reach.pending(1);
+    addMany(add, 2);
+    await outbox.written();
+    handover.hide();
+    expect(marks()).toEqual(Object.fromEntries(keys.map((key) => [key, -Date.now()])));
   });
 
   it.each<[string, (reach: Reachability) => void]>([
@@ -123,7 +179,7 @@ describe('handover: hide()', () => {
     addMany(add, 3);
     handover.hide();
     expect(beacons.events().map((e) => e.name)).toEqual(names(3));
-    expect(marks()).toEqual(Object.fromEntries(keys.map((key) => [key, Date.now()])));
+    expect(marks()).toEqual(Object.fromEntries(keys.map((key) => [key, -Date.now()])));
     expect(keys.some(outbox.waiting)).toBe(false);
     expect(spilled()).toEqual(keys);
     expect(report).toHaveBeenCalledWith('sent', { beacon: 1, count: 3, kept: 1 });
@@ -133,7 +189,7 @@ describe('handover: hide()', () => {
     expect(namesOf(outbox.unsent(false, none))).toEqual(names(3));
   });
 
-  it('events in a keepalive request are marked with the time (it may outlive the page), not beaconed again', async () => {
+  it('events in a keepalive request are marked doubtful (it may outlive the page, its answer unread), not beaconed again', async () => {
     const { handover, reach, courier, beacons, outbox, add } = startHandover();
     reach.ok();
     const [a, b, c] = addMany(add, 3);
@@ -141,7 +197,7 @@ describe('handover: hide()', () => {
     courier.keepalive.mockReturnValue({ keys: [a], bytes: 500 });
     handover.hide();
     expect(beacons.events().map((e) => e.name)).toEqual(['E1', 'E2']);
-    expect(marks()).toEqual({ [a]: Date.now(), [b]: 0, [c]: 0 });
+    expect(marks()).toEqual({ [a]: -Date.now(), [b]: Date.now(), [c]: Date.now() });
     expect(outbox.waiting(a)).toBe(false);
     vi.advanceTimersByTime(HANDOVER_GRACE_MS);
     expect(outbox.waiting(a)).toBe(true);
@@ -214,12 +270,11 @@ describe('handover: added()', () => {
     expect(beacons.send).toHaveBeenCalledTimes(1);
     expect(beacons.events().map((e) => e.name)).toEqual(['In the page’s own hide listener', 'And another']);
     expect(courier.flush).not.toHaveBeenCalled();
-    expect(courier.soon).not.toHaveBeenCalled();
     // Only the send after the grace period, for a page that lives on: no flushInterval timer.
     expect(courier.schedule.mock.calls.every(([delay]: [number]) => delay === HANDOVER_GRACE_MS)).toBe(true);
   });
 
-  it('in a hidden page, once the hide signal is over, an added event is sent at once (courier.soon), not beaconed', async () => {
+  it('in a hidden page, once the hide signal is over, an added event is sent at once (a fresh round now), not beaconed', async () => {
     const { handover, beacons, courier, add } = startHandover();
     hidePage();
     handover.hide();
@@ -227,18 +282,24 @@ describe('handover: added()', () => {
     add('Later, in the background');
     handover.added();
     await Promise.resolve();
-    expect(courier.soon).toHaveBeenCalledTimes(1);
-    expect(courier.schedule).not.toHaveBeenCalledWith(1000); // not on the flushInterval timer
+    expect(courier.schedule).toHaveBeenLastCalledWith(0, true);
     expect(beacons.send).not.toHaveBeenCalled();
   });
 
-  it('in a visible page, an added event is sent after flushInterval (courier.schedule)', () => {
+  it('in a visible page, an added event gets its first attempt within flushInterval, a backoff or not (a fresh round)', () => {
     const { handover, courier, add } = startHandover();
     add('A');
     handover.added();
-    expect(courier.schedule).toHaveBeenCalledWith(FLUSH_INTERVAL);
+    expect(courier.schedule).toHaveBeenCalledWith(FLUSH_INTERVAL, true);
     expect(courier.flush).not.toHaveBeenCalled();
-    expect(courier.soon).not.toHaveBeenCalled();
+  });
+
+  it('show() (a tab switch back, a bfcache restore) resumes delivery within flushInterval', () => {
+    const { handover, courier } = startHandover();
+    handover.hide();
+    courier.schedule.mockClear();
+    handover.show();
+    expect(courier.schedule).toHaveBeenCalledWith(FLUSH_INTERVAL);
   });
 
   it('show() ends the hide signal: an event added after it is scheduled, not beaconed', async () => {
@@ -249,6 +310,6 @@ describe('handover: added()', () => {
     handover.added();
     await Promise.resolve();
     expect(beacons.send).not.toHaveBeenCalled();
-    expect(courier.schedule).toHaveBeenCalledWith(FLUSH_INTERVAL);
+    expect(courier.schedule).toHaveBeenCalledWith(FLUSH_INTERVAL, true);
   });
 });

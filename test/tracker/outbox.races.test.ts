@@ -37,11 +37,11 @@ describe('a callback runs once even when its event is spilled or handed over bef
     expect(callback).toHaveBeenCalledTimes(1);
   });
 
-  it('handOver(keys, true) (the collector was reachable: delivered by beacon)', async () => {
+  it('handOver(keys, 0) (the collector was reachable: delivered by beacon)', async () => {
     const { outbox, add } = startOutbox();
     const callback = vi.fn();
     const a = add('A', {}, callback);
-    outbox.handOver([a], true);
+    outbox.handOver([a], 0);
     await vi.runAllTimersAsync();
     await outbox.written();
     expect(callback).toHaveBeenCalledTimes(1);
@@ -68,7 +68,7 @@ describe('without a spill store, a confirmed handover deletes the events from th
     const { outbox, add } = startOutbox({ store, spill: false });
     const a = add('Delivered while hidden');
     await outbox.written();
-    outbox.handOver([a], true); // courier.delivered() in a hidden page, or a proven beacon
+    outbox.handOver([a], 0); // courier.delivered() in a hidden page, or a proven beacon
     await outbox.sweep();
     const next = startOutbox({ store, spill: false, tabId: 'tabCCCC3' });
     expect((await next.outbox.sweep()).others).toEqual([]);
@@ -85,7 +85,7 @@ describe('a sweep keeps the marks of events stored and handed over while it read
     const sweeping = outbox.sweep();
     const a = add('Stored during the sweep');
     await outbox.written();
-    outbox.handOver([a], true); // the page hides with the collector reachable
+    outbox.handOver([a], 0); // the page hides with the collector reachable
     gate.resolve();
     await sweeping;
     expect(marks()).toEqual({ [a]: 0 });
@@ -110,7 +110,7 @@ describe("another tab's events in a keepalive request at page hide are marked", 
       report: vi.fn(),
     });
     handover.hide();
-    expect(marks()).toEqual({ [orphan]: Date.now() });
+    expect(marks()).toEqual({ [orphan]: -Date.now() });
     expect(tab.outbox.unsent(true, none)).toEqual([]);
   });
 });

@@ -203,7 +203,7 @@ describe('outbox: handOver()', () => {
     await outbox.written();
     const put = vi.spyOn(store, 'put');
     const remove = vi.spyOn(store, 'remove');
-    outbox.handOver([a, b], true);
+    outbox.handOver([a, b], 0);
     expect(marks()).toEqual({ [a]: 0, [b]: 0 });
     expect(put).not.toHaveBeenCalled();
     expect(remove).not.toHaveBeenCalled();
@@ -219,8 +219,8 @@ describe('outbox: handOver()', () => {
     await outbox.written();
     vi.advanceTimersByTime(1000);
     const handed = Date.now();
-    outbox.handOver([a], false);
-    expect(marks()).toEqual({ [a]: handed });
+    outbox.handOver([a], -1);
+    expect(marks()).toEqual({ [a]: -handed });
     expect(outbox.due()).toBe(handed + HANDOVER_GRACE_MS);
     expect(outbox.waiting(a)).toBe(false);
     expect(namesOf(outbox.unsent(true, none))).toEqual(['B']);
@@ -236,17 +236,17 @@ describe('outbox: handOver()', () => {
   it('due() is the earliest of several handovers', async () => {
     const { outbox, add } = startOutbox();
     const [a, b] = [add('A'), add('B')];
-    outbox.handOver([a], false);
+    outbox.handOver([a], -1);
     vi.advanceTimersByTime(3000);
-    outbox.handOver([b], false);
+    outbox.handOver([b], -1);
     expect(outbox.due()).toBe(T0 + HANDOVER_GRACE_MS);
   });
 
   it('without a spill store (localStorage off limits) no marks are written, but the grace still holds', async () => {
     const { outbox, add } = startOutbox({ spill: false });
     const [a, b] = [add('A'), add('B')];
-    outbox.handOver([a], false);
-    outbox.handOver([b], true);
+    outbox.handOver([a], -1);
+    outbox.handOver([b], 0);
     expect(localStorage.getItem(MARKS)).toBeNull();
     expect(localStorage.length).toBe(0);
     expect(outbox.waiting(a)).toBe(false);
@@ -309,7 +309,7 @@ describe('outbox: sweep()', () => {
     await store.put([record(x, 'X'), record(y, 'Y')]);
     const mine = add('Mine');
     await outbox.written();
-    outbox.handOver([mine], true);
+    outbox.handOver([mine], 0);
     localStorage.setItem(MARKS, JSON.stringify({ ...marks(), [x]: 0 }));
     const { others } = await outbox.sweep();
     expect(namesOf(others)).toEqual(['Y']);
@@ -446,7 +446,7 @@ describe('outbox: the caps (applied by sweep() only while the collector fails)',
     const { outbox, store, add, report, state, keys } = startOutbox({ limits: { maxQueue: 100 } });
     for (let i = 0; i < 90; i++) add('Beaconed' + i);
     await outbox.written();
-    outbox.handOver(keys.slice(0, 90), true);
+    outbox.handOver(keys.slice(0, 90), 0);
     for (let i = 0; i < 15; i++) add('Later' + i);
     await outbox.written();
     await outbox.forget(keys.slice(90, 95));
@@ -529,7 +529,94 @@ describe('outbox: storage that refuses', () => {
     const { outbox, add } = startOutbox();
     const a = add('A');
     refuseLocalStorage();
-    expect(() => outbox.handOver([a], false)).not.toThrow();
+    expect(() => outbox.handOver([a], -1)).not.toThrow();
     expect(outbox.waiting(a)).toBe(false);
+  });
+});
+
+describe('outbox: the receipt rules for handovers (confirm(), reclaim())', () => {
+  it('a handover made while healthy (mark +time) is confirmed by a 2xx for a request started after it, within the grace', async () => {
+    const { outbox, add } = startOutbox();
+    const [a, b] = [add('A'), add('B')];
+    await outbox.written();
+    const handed = Date.now();
+    outbox.handOver([a, b], 1);
+    expect(marks()).toEqual({ [a]: handed, [b]: handed });
+    // A 2xx for a request started before the hide says nothing about it.
+    outbox.confirm(handed - 1, true);
+    expect(marks()).toEqual({ [a]: handed, [b]: handed });
+    vi.advanceTimersByTime(800);
+    outbox.confirm(Date.now(), true);
+    expect(marks()).toEqual({ [a]: 0, [b]: 0 });
+    expect(outbox.waiting(a)).toBe(false);
+    expect(namesOf(outbox.unsent(true, none))).toEqual([]);
+  });
+
+  it('a failure for a request started after it makes the handover doubtful (-time): sent again after the grace, never confirmed later', async () => {
+    const { outbox, add } = startOutbox();
+    const a = add('A');
+    await outbox.written();
+    const handed = Date.now();
+    outbox.handOver([a], 1);
+    vi.advanceTimersByTime(500);
+    outbox.confirm(Date.now(), false);
+    expect(marks()).toEqual({ [a]: -handed });
+    outbox.confirm(Date.now(), true);
+    expect(marks()).toEqual({ [a]: -handed });
+    vi.advanceTimersByTime(HANDOVER_GRACE_MS);
+    expect(namesOf(outbox.unsent(false, none))).toEqual(['A']);
+  });
+
+  it('a 2xx that comes only after the grace is no evidence: the handover is doubtful', async () => {
+    const { outbox, add } = startOutbox();
+    const a = add('A');
+    await outbox.written();
+    const handed = Date.now();
+    outbox.handOver([a], 1);
+    vi.advanceTimersByTime(HANDOVER_GRACE_MS);
+    outbox.confirm(Date.now(), true);
+    expect(marks()).toEqual({ [a]: -handed });
+  });
+
+  it("another (closed) tab's healthy handover is confirmed by this page's first 2xx; the next sweep deletes it unsent", async () => {
+    const { outbox, store } = startOutbox();
+    const [orphan] = otherKeys(1);
+    await store.put([record(orphan, 'Orphan')]);
+    const handed = Date.now();
+    localStorage.setItem(MARKS, JSON.stringify({ [orphan]: handed }));
+    vi.advanceTimersByTime(1200); // the next page's first request starts a round trip later
+    outbox.confirm(Date.now(), true);
+    expect(marks()).toEqual({ [orphan]: 0 });
+    const { others } = await outbox.sweep();
+    expect(others).toEqual([]);
+    expect(await store.all()).toEqual([]);
+  });
+
+  it('reclaim(): a failure read for the handover itself makes its events plainly unsent at once, with no mark', async () => {
+    const { outbox, add } = startOutbox();
+    const a = add('A');
+    await outbox.written();
+    outbox.handOver([a], 1);
+    expect(outbox.waiting(a)).toBe(false);
+    outbox.reclaim([a]);
+    expect(marks()).toEqual({});
+    expect(outbox.waiting(a)).toBe(true);
+    expect(namesOf(outbox.unsent(false, none))).toEqual(['A']);
+  });
+
+  it('marks localStorage refuses (full) are kept in memory: this page still honours them', async () => {
+    const { outbox, add } = startOutbox();
+    const a = add('A');
+    await outbox.written();
+    const restore = refuseLocalStorage();
+    outbox.handOver([a], 1);
+    vi.advanceTimersByTime(300);
+    outbox.confirm(Date.now(), true);
+    restore();
+    expect(localStorage.getItem(MARKS)).toBeNull();
+    // Delivered, as this page knows: not sent again, and the sweep deletes it.
+    expect(outbox.waiting(a)).toBe(false);
+    vi.advanceTimersByTime(HANDOVER_GRACE_MS);
+    expect(namesOf(outbox.unsent(false, none))).toEqual([]);
   });
 });
