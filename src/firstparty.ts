@@ -69,7 +69,7 @@ const replayer = (api: Record<string, any>, call: (method: string, args: any[], 
  * bundler users create their own:
  * `const fp = createFirstparty(); fp.load('WRITE_KEY', 'fp.example.com');`
  */
-export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeacon: givenBeacon, trusted }: Dependencies = {}): Firstparty {
+export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeacon: givenBeacon }: Dependencies = {}): Firstparty {
   const emitter = createEmitter();
   /** Tags this page's events, so other tabs leave them to us while we live. */
   let tabId = randomId('', 8);
@@ -198,7 +198,6 @@ export function createFirstparty({ queue: givenQueue, fetch: fetchImpl, sendBeac
         fetch: fetchImpl,
         // A keepalive fetch in the credentials mode asked for (transport.ts), unless a test swaps in a beacon.
         sendBeacon: givenBeacon || ((url, body, answered) => handOff(url, body, options.credentials, fetchImpl, answered)),
-        trusted,
         report,
       });
       cleanups.push(delivery.stop);

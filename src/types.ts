@@ -42,11 +42,6 @@ export interface Dependencies {
    * 2xx and `answered(false)` on any other outcome, if the page lives to read it.
    */
   sendBeacon?: (url: string, body: string, answered?: (ok: boolean) => void) => boolean;
-  /**
-   * Whether page-hide hand-offs go through the browser's own fetch (default:
-   * checked at each hide, `fetch` unwrapped); tests with a fake fetch say yes.
-   */
-  trusted?: () => boolean;
 }
 
 /** A call's callback: it runs exactly once (tracker/callbacks.ts). */

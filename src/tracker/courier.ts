@@ -158,6 +158,8 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
         return true;
       }
     }
+    // A fresh round took the timer the retry was waiting on: the retry keeps its time.
+    if (fresh) schedule(0);
   }
 
   /** Sends other tabs' events that are nobody's now; runs under the flush lock. */
@@ -211,15 +213,10 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     const keys = keysOf(batch);
     keys.forEach((key) => inflight.set(key, keepalive));
     outbox.carried(keys);
-    const startedAt = Date.now();
-    reach.pending(1);
     const result = await post(endpoint(), body, keepalive, fetchImpl, options().credentials);
-    reach.pending(-1);
     keys.forEach((key) => inflight.delete(key));
     const { status } = result;
     const receipt = isReceipt(result);
-    // What this answer says of handovers made just before it started (outbox.confirm()).
-    if (receipt || status > 499 || !status) outbox.confirm(startedAt, receipt);
     if (result.redirected && !receipt && !redirectWarned++) warn('collector redirected: use its final URL as host');
     return (receipt ? delivered : result.redirected || status > 499 || !status || status == 408 || status == 429 ? retry : refused)(batch, result, keepalive);
   }

@@ -13,7 +13,6 @@ import { onPageHide } from '../lib/onPageHide';
 import type { ResolvedOptions } from '../lib/options';
 import type { EventStore } from '../lib/queue';
 import type { Reachability } from '../lib/reachability';
-import { isNative, keepaliveFetch } from '../lib/transport';
 import { createCourier } from './courier';
 import { createHandover } from './handover';
 import { createOutbox } from './outbox';
@@ -34,20 +33,16 @@ export interface DeliveryDependencies {
   options(): ResolvedOptions;
   fetch?: typeof fetch;
   sendBeacon(url: string, body: string, answered?: (ok: boolean) => void): boolean;
-  /** Whether page-hide hand-offs go through the browser's own fetch (default: the page's `fetch` is native, checked at each hide). */
-  trusted?(): boolean;
   report(name: string, detail?: unknown): void;
 }
 
 /** Wires the parts; `start()` starts listening and sending, `stop()` removes every listener and timer. */
-export function createDelivery({ store, spill, tabId, nextKey, reach, endpoint, mayLeave, options, fetch, sendBeacon, trusted, report }: DeliveryDependencies) {
+export function createDelivery({ store, spill, tabId, nextKey, reach, endpoint, mayLeave, options, fetch, sendBeacon, report }: DeliveryDependencies) {
   // No single event may be larger than a hidden page can send (64 KiB, less the envelope).
   const limits = () => ({ ...options(), maxEventBytes: Math.min(options().maxBatchBytes, KEEPALIVE_LIMIT) - 32 });
   const outbox = createOutbox({ store, spill, tabId, nextKey, limits, failing: reach.failing, stored: () => courier.stored(), report });
   const courier = createCourier({ outbox, reach, tabId, endpoint, mayLeave, options, fetch, report });
-  // Where fetch has no keepalive the hand-off is sendBeacon (transport.ts handOff).
-  trusted ||= () => isNative(keepaliveFetch() ? fetch || globalThis.fetch : navigator.sendBeacon);
-  const handover = createHandover({ outbox, courier, reach, endpoint, mayLeave, options, sendBeacon, trusted, report });
+  const handover = createHandover({ outbox, courier, reach, endpoint, mayLeave, options, sendBeacon, report });
   const onOnline = () => courier.online();
   let stops: (() => void)[] = [];
   return {

@@ -4,14 +4,14 @@
  * (`sendBeacon` where fetch has no keepalive: transport.ts handOff), which it
  * delivers after the page is gone (64 KiB in flight per page, shared by all
  * keepalive requests and beacons). No receipt, no delete: a 2xx from before
- * the hide proves nothing about the handover, so the events are handed over
- * *and kept*, marked, and sent again with the same `event_id` once the grace
- * period is over (outbox.ts), unless a receipt comes first: the handover's
- * own 2xx read by a page that lives on (a tab switch), or the evidence of a
- * later answer (outbox.confirm(): a 2xx for a request started right after
- * the hide, when the collector was healthy at it — reachability.ts — and the
- * request went through the browser's own fetch or beacon). A failure read
- * for the handover makes its events plainly unsent again. Events not yet
+ * the hide proves nothing about the handover (the collector may fail just
+ * then, the page's own keepalive requests may leave ours no quota, a page's
+ * fetch wrapper may never call the real one), and neither does a later
+ * page's 2xx (an outage of a second, over before the next page asks, looks
+ * the same). So the events are handed over *and kept*, marked, and sent
+ * again with the same `event_id` once the grace period is over (outbox.ts),
+ * unless the handover's own 2xx is read first, by a page that lives on (a
+ * tab switch). A failure read for it makes its events plainly unsent again. Events not yet
  * stored are spilled to localStorage, whose writes are synchronous.
  *
  * It runs at every hide signal (onPageHide.ts), and for every event recorded
@@ -35,13 +35,11 @@ export interface HandoverDependencies {
   options(): { maxBatchBytes: number; flushInterval: number };
   /** Hands one body over (transport.ts handOff); false when the browser refuses it. `answered`: its outcome (a receipt or not), read by a page that lives on. */
   sendBeacon(url: string, body: string, answered?: (ok: boolean) => void): boolean;
-  /** Whether the hand-off goes through the browser's own fetch or beacon (not a page's wrapper, which may never call it as the page goes). */
-  trusted?(): boolean;
   report(name: string, detail?: unknown): void;
 }
 
 /** Creates the handover of one tab. */
-export function createHandover({ outbox, courier, reach, endpoint, mayLeave, options, sendBeacon, trusted = () => true, report }: HandoverDependencies) {
+export function createHandover({ outbox, courier, reach, endpoint, mayLeave, options, sendBeacon, report }: HandoverDependencies) {
   /** A hide signal is being dispatched (until the next task). */
   let hiding = false;
   let queued = false;
@@ -49,8 +47,6 @@ export function createHandover({ outbox, courier, reach, endpoint, mayLeave, opt
   function handOver(): void {
     queued = false;
     if (!endpoint() || !mayLeave()) return;
-    // Checked before anything is handed over: this handover's own requests are not yet waiting.
-    const state = reach.healthy() && trusted() ? 1 : -1;
     const keepalive = courier.keepalive();
     // A keepalive request may outlive the page, and its answer with it: its
     // events (this tab's or another's) wait out the grace period on the next
@@ -67,16 +63,14 @@ export function createHandover({ outbox, courier, reach, endpoint, mayLeave, opt
       // microtask (the browser refusing it over the keepalive quota): a 2xx is a receipt;
       // anything else leaves the events plainly unsent, to go again now.
       const answered = (ok: boolean) => {
-        reach.pending(-1);
         ok ? (reach.ok(), outbox.handOver(keys, 0)) : (reach.fail(), outbox.reclaim(keys), courier.schedule(0));
       };
       if (bytes > budget || !sendBeacon(endpoint(), body, answered)) {
         report('failed', { beacon: 1, count: batch.length });
         break;
       }
-      reach.pending(1);
       budget -= bytes;
-      outbox.handOver(keys, state);
+      outbox.handOver(keys, -1);
       report('sent', { beacon: 1, count: batch.length, kept: 1 });
     }
     outbox.rescue();

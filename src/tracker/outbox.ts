@@ -13,12 +13,10 @@
  *   a page unloads often never commits (and in WebKit can stall the store for
  *   the next page), and in memory where localStorage refuses (full, blocked):
  *   `key: 0` for events the collector has (a 2xx read for their request: the
- *   next sweep deletes them unsent); `key: time` for events given to the
- *   browser at page hide while the collector was healthy (handed over at
- *   `time`: a later page may still confirm them, see confirm()); `key: -time`
- *   for events handed over without that (a failure, a request waiting for
- *   its answer, a replaced fetch). A handed-over event is sent again, with
- *   the same event_id, once `HANDOVER_GRACE_MS` is over, unless confirmed.
+ *   next sweep deletes them unsent); `key: -time` for events given to the
+ *   browser at page hide (or in a keepalive request then) at `time`, without
+ *   a receipt: sent again, with the same event_id, once `HANDOVER_GRACE_MS`
+ *   is over (marks of positive times, from earlier builds, count the same).
  */
 import { recordBytes, splitBatches } from '../lib/batch';
 import { eventJson } from '../lib/context';
@@ -222,12 +220,10 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, st
     /**
      * Marks events as handed to the browser at page hide, or as delivered:
      * `state` 0, the collector has them (a 2xx read for their request): taken
-     * out now, their delete left to the next sweep; 1, handed over while the
-     * collector was healthy (a later answer may confirm them: confirm()); -1,
-     * handed over without that. Both kept, and left alone for the grace
-     * period. Synchronous: localStorage (or memory) only.
+     * out now, their delete left to the next sweep; -1, handed over: kept, and
+     * left alone for the grace period. Synchronous: localStorage (or memory) only.
      */
-    handOver(keys: string[], state: 0 | 1 | -1): void {
+    handOver(keys: string[], state: 0 | -1): void {
       const now = Date.now();
       // Without marks (localStorage off limits) a delivered event's delete must go to the store now.
       if (!state) {
@@ -235,32 +231,6 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, st
         spill ? drop(keys) : forget(keys);
       } else keys.forEach((key) => own.has(key) && (own.get(key)!.handed = now));
       if (keys[0]) mark((marks) => keys.forEach((key) => (marks[key] = state * now)));
-    },
-
-    /**
-     * The evidence a later answer gives about handovers made while the
-     * collector was healthy (marks `time` > 0, this tab's or a closed one's):
-     * a 2xx for a request started after the handover, within the grace
-     * period, shows the way to the collector worked on both sides of it (a
-     * keepalive request starts at once; the new page's first request comes a
-     * round trip later): the events are taken as delivered. A failed request
-     * started after it makes them doubtful (sent again after the grace).
-     * `startedAt`: when the answered request started.
-     */
-    confirm(startedAt: number, ok: boolean): void {
-      const confirmed: string[] = [];
-      const judged = (marks: Record<string, number>) => Object.keys(marks).filter((key) => marks[key] > 0 && startedAt >= marks[key]);
-      // Most answers find nothing to judge: localStorage is only read then, not written.
-      if (!judged(mark())[0]) return;
-      mark((marks) =>
-        judged(marks).forEach((key) => {
-          const time = marks[key];
-          marks[key] = ok && startedAt - time < HANDOVER_GRACE_MS ? 0 : -time;
-          if (!marks[key]) confirmed.push(key);
-        }),
-      );
-      confirmed.forEach((key) => settled(own.get(key)));
-      spill ? drop(confirmed) : forget(confirmed);
     },
 
     /** A living page read a failure for its handover: the events are plainly unsent again, for any page to send now. */

@@ -32,8 +32,7 @@ export function startTracker<Net extends { fetch: typeof fetch } = ReturnType<ty
 ) {
   const net = collector(replies);
   const beacons = fakeBeacon(beacon);
-  // The fake fetch and beacon stand for the browser's own (a handover made while healthy can be confirmed).
-  const fp = createFirstparty({ queue, fetch: net.fetch, sendBeacon: beacons.send, trusted: () => true });
+  const fp = createFirstparty({ queue, fetch: net.fetch, sendBeacon: beacons.send });
   instances.push(fp);
   if (!noLoad) fp.load(key, host, options as any);
   return { fp, queue, net, beacons };
