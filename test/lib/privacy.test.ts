@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { hasPrivacySignal, isOptedOut, setOptedOut } from '../../src/lib/privacy';
 import { installCookieJar, refuseLocalStorage, removeCookieJar } from '../helpers/cookieJar';
+import { setUrl } from '../helpers/page';
 
 let jar: ReturnType<typeof installCookieJar>;
 
@@ -54,6 +55,13 @@ describe('hasPrivacySignal()', () => {
 });
 
 describe('setOptedOut() / isOptedOut()', () => {
+  it("with no cookie Domain given (storage 'memory', 'none', 'localStorage'), the opt-out cookie still goes on the site's Domain: every subdomain's tabs and visits stop", () => {
+    setUrl('https://shop.example.com/cart');
+    setOptedOut(true, '');
+    expect(jar.writesOf('fp_optout').filter((w) => w.startsWith('fp_optout=1'))).toEqual([expect.stringContaining('Domain=example.com')]);
+    expect(isOptedOut()).toBe(true);
+  });
+
   it('a visitor is not opted out by default', () => {
     expect(isOptedOut()).toBe(false);
   });

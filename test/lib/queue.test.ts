@@ -1,6 +1,6 @@
 import { IDBFactory } from 'fake-indexeddb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createQueue, type EventStore, idbStore, localStorageStore, memoryStore, type QueueRecord } from '../../src/lib/queue';
+import { createQueue, type EventStore, idbStore, LOCAL_QUEUE_CHARS, localStorageStore, memoryStore, type QueueRecord } from '../../src/lib/queue';
 import { refuseLocalStorage } from '../helpers/cookieJar';
 
 const rec = (key: string, name = key): QueueRecord => [key, JSON.stringify({ name })];
@@ -61,6 +61,27 @@ describe('localStorageStore', () => {
     expect((await localStorageStore('test:queue').all()).sort()).toEqual([rec('k1'), rec('k2')]);
     await store.remove(['k1']);
     expect(await store.all()).toEqual([rec('k2')]);
+  });
+
+  it(`takes at most LOCAL_QUEUE_CHARS (${LOCAL_QUEUE_CHARS}) of localStorage, counted as setItem counts: past it a write is refused, the site keeps its room`, async () => {
+    const store = localStorageStore('test:queue', 1000);
+    const big = (key: string): QueueRecord => [key, JSON.stringify({ name: 'x'.repeat(400) })];
+    await store.put([big('a'), big('b')]);
+    await expect(store.put([big('c')])).rejects.toThrow('localStorage queue full');
+    expect(Object.keys(JSON.parse(localStorage.getItem('test:queue')!))).toEqual(['a', 'b']);
+    await store.remove(['a']); // a removal always goes through
+    expect(Object.keys(JSON.parse(localStorage.getItem('test:queue')!))).toEqual(['b']);
+  });
+
+  it('past the cap the queue moves on to memory (one warning), and still reads both', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const queue = createQueue([localStorageStore('test:queue', 600), memoryStore()]);
+    const big = (key: string): QueueRecord => [key, JSON.stringify({ name: 'x'.repeat(400) })];
+    await queue.put([big('a')]);
+    await queue.put([big('b')]);
+    expect((await queue.all()).map(([key]) => key)).toEqual(['a', 'b']);
+    expect(Object.keys(JSON.parse(localStorage.getItem('test:queue')!))).toEqual(['a']);
+    expect(warn).toHaveBeenCalledTimes(1);
   });
 
   it('is empty again once every record is removed', async () => {

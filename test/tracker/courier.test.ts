@@ -691,6 +691,19 @@ describe("a tab that beats no heartbeat ('_': it may not write localStorage)", (
     await courier.flush(true);
     expect(net.names()).toEqual(['Quiet Tab']);
   });
+  it('with Web Locks its lock tells, as for any tab: a closed one’s events go at once, not after ORPHAN_AGE_MS', async () => {
+    const fake = installFakeLocks();
+    uninstallLocks = fake.uninstall;
+    holdTabLock('_tabQUIET', false);
+    await settle();
+    const { courier, net, store } = setup();
+    await store.put(recordsOf('_tabQUIET', ['Quiet Tab']));
+    await courier.flush(true);
+    expect(net.names()).toEqual([]); // alive: its lock is held
+    fake.locks.kill('firstparty-js:tab:_tabQUIET'); // the tab closes
+    await advance(SWEEP_MS);
+    expect(net.names()).toEqual(['Quiet Tab']);
+  });
 });
 
 describe('fresh events during a backoff: a retry timer never delays a first attempt', () => {
