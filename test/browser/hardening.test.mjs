@@ -567,7 +567,7 @@ describe('10,000 events tracked within one second', () => {
     });
   });
 
-  it('offline: the IndexedDB queue stays within maxQueue (the newest kept) once offline for 30 s; back online, those arrive once', { timeout: 120_000 }, async () => {
+  it('offline: the IndexedDB queue stays within maxQueue (the newest kept) once offline for 30 s; back online, those arrive once', { timeout: 180_000 }, async () => {
     await withSite(async ({ site, context, errors, collector }) => {
       site.pages.set('/offline-load', { html: sitePage(site.origin, { options: { maxQueue: 1000 } }) });
       const page = await context.newPage();
@@ -585,7 +585,7 @@ describe('10,000 events tracked within one second', () => {
           return q.count <= 1000 && q.count > 0 ? q : undefined;
         },
         // The caps apply once the collector has failed, with no 2xx, for CAP_AFTER_MS (30 s): not at a blip.
-        { timeout: 50_000, message: 'the queue to settle within maxQueue' },
+        { timeout: 100_000, message: 'the queue to settle within maxQueue' },
       );
       await cdp.send('HeapProfiler.collectGarbage');
       const heapAfter = (await cdp.send('Runtime.getHeapUsage')).usedSize;

@@ -5,7 +5,7 @@
 // (no .test.).
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { ENGINES_REQUIRED, findEngines, INSTALL_COMMAND } from './engines.mjs';
-import { byPrefix, isPage, posts, settle, snippetText, startSite, tally, waitFor } from './helpers.mjs';
+import { byPrefix, expectEveryCallById, isPage, posts, settle, snippetText, startSite, tally, waitFor } from './helpers.mjs';
 
 /**
  * One engine's run: the engine and its launched browser.
@@ -88,6 +88,18 @@ export async function scenario(run, label, sent, { session: sessionOptions, know
 export function expectExactly(collector, sent) {
   const { received, duplicates } = tally(collector);
   expect({ received, duplicates }).toEqual({ received: sent, duplicates: 0 });
+}
+
+/**
+ * The closing assertion where events were handed over as a page went away: no receipt is read for a
+ * handover the page does not live to see, so its events are sent again after the grace (README,
+ * Delivery semantics, re-send case 1). Every one of `sent` calls arrives, copies only under the call's
+ * one event_id; returns a note with their count for the table.
+ */
+export function expectEveryCallResent(collector, sent) {
+  expectEveryCallById(collector, sent);
+  const { duplicates } = tally(collector);
+  return duplicates ? `${duplicates} copies (same event_id): re-send case 1` : '';
 }
 
 /** Page load that does not wait for the (possibly delayed) script: the snippet is inline. */
