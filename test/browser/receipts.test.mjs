@@ -97,25 +97,6 @@ forEachEngine(
       });
     });
 
-    it("R5. the site's own data fills localStorage; healthy collector, the visitor leaves right after tracking: 100/100 (copies counted: the marks live only in memory)", { timeout: 90_000 }, async () => {
-      await scenario(run, 'R5 localStorage full, leave', 102, {}, async ({ site, session, collector }) => {
-        // The site's data, written before the snippet: every later setItem of ours is refused.
-        const head = `<script>try { for (let i = 0; i < 1000; i++) localStorage.setItem('site-' + i, 'x'.repeat(100000)); } catch {}</script>`;
-        site.setDefault({ head });
-        const page = await open(session, site.url('/r5'));
-        await waitFor(() => count(collector, isPage) === 1, { message: 'the page view' });
-        await settle(collector, { quietMs: 300 });
-        await trackAndLeave(page, 'r5-', 100, '/r5-next');
-        await page.waitForURL('/r5-next');
-        await waitFor(() => count(collector, byPrefix('r5-')) === 100, { timeout: 30_000, message: () => `100 events, have ${count(collector, byPrefix('r5-'))}` });
-        await sleep(11_000); // past the grace
-        await settle(collector);
-        expectEveryCallById(collector, 102);
-        const { duplicates } = tally(collector, byPrefix('r5-'));
-        return duplicates ? `${duplicates} copies (same event_id): re-send case 7` : '';
-      });
-    });
-
     it('R6. an event tracked after a tab switch back is sent within flushInterval + 0.5 s (no pending 10 s wait swallows it)', { timeout: 60_000 }, async () => {
       await scenario(run, 'R6 tab switch, then track', 2, {}, async ({ site, session, collector }) => {
         const page = await open(session, site.url('/r6'));
