@@ -166,13 +166,7 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
   async function sweep(): Promise<void> {
     lastSweep = Date.now();
     const { others, due } = await outbox.sweep();
-    const live = await liveTabs();
-    const now = Date.now();
-    // Without Web Locks or heartbeats a live tab cannot be told from a closed one: none is taken over;
-    // nor, for ORPHAN_AGE_MS, are those of a tab that beats no heartbeat ('_': storage 'memory').
-    const orphans = others.filter(
-      ([key], _, __, tab = keyTab(key)) => !inflight.has(key) && live && !live.has(tab) && (tab[0] != '_' || !!locks() || Math.abs(now - keyTime(key)) > ORPHAN_AGE_MS),
-    );
+    const orphans = orphansOf(others, await liveTabs(), (key) => inflight.has(key));
     // Events of live tabs, or waiting out a handover's grace: look again then.
     if (orphans.length < others.length) later(Date.now() + SWEEP_MS);
     later(due);
@@ -204,7 +198,7 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     // Events handed over or acknowledged while earlier batches were out are skipped.
     const batch = planned.filter(([key]) => !inflight.has(key) && (keyTab(key) !== tabId || outbox.waiting(key)));
     if (!batch[0]) return true;
-    const body = await validBody(batch);
+    const body = await validBody(batch, outbox);
     if (!body) return true;
     const bytes = keepalive ? utf8Length(body) : 0;
     if (bytes > KEEPALIVE_LIMIT - keepaliveBytes()) return true; // the next round, once the quota frees up
@@ -253,52 +247,11 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     return false;
   }
 
-  /**
-   * Any other 4xx (413 too): the collector will not take this batch as it
-   * is. The events its answer names (`rejections` by `index`: the demo
-   * collector's format) are dropped and the rest sent
-   * again; an answer that names none splits the batch in halves, sent one
-   * after the other, so that one bad event (or a body over the collector's
-   * limit) never takes its neighbours down. A single event refused is
-   * dropped: keeping it would block the queue forever.
-   */
-  async function refused(batch: QueueRecord[], result: SendResult, keepalive: boolean): Promise<boolean> {
-    const bad = named(batch, parseJson(result.text));
-    if (bad[0] && bad.length < batch.length) {
-      drop(bad, result.status);
-      return deliver(batch.filter((record) => !bad.includes(record)), keepalive);
-    }
-    if (batch.length > 1) {
-      const half = batch.length >> 1;
-      return (await deliver(batch.slice(0, half), keepalive)) && deliver(batch.slice(half), keepalive);
-    }
-    drop(batch, result.status);
-    return true;
-  }
+  /** Any other 4xx (413 too): see refusedBatch(). */
+  const refused = (batch: QueueRecord[], result: SendResult, keepalive: boolean) =>
+    refusedBatch(batch, result, (records) => deliver(records, keepalive), (records) => drop(records, result.status, outbox, report));
 
-  /** Drops refused events for good, with a warning and a `dropped` event. */
-  function drop(batch: QueueRecord[], status: number): void {
-    warn('HTTP ' + status + ': ' + batch.length + ' events dropped');
-    outbox.forget(keysOf(batch));
-    report('dropped', { status, count: batch.length, reason: 'refused' });
-  }
 
-  /**
-   * The batch's body, checked to parse: a page that replaced JSON.stringify
-   * with something broken (old libraries did) makes events that are not
-   * JSON. Those are dropped (when JSON.parse itself can be trusted) and taken
-   * out of `batch`.
-   */
-  async function validBody(batch: QueueRecord[]): Promise<string> {
-    const body = batchBody(batch, new Date().toISOString());
-    // JSON.stringify still the browser's own: every stored event is JSON, no parse needed (about 1 ms per 128 KiB).
-    if (isNative(JSON.stringify) || isObject(parseJson(body)) || !isObject(parseJson('{}'))) return body;
-    const bad = batch.filter(([, json]) => !isObject(parseJson(json)));
-    warn(bad.length + ' events dropped: not valid JSON (JSON.stringify replaced?)');
-    await outbox.forget(keysOf(bad));
-    batch.splice(0, batch.length, ...batch.filter((record) => !bad.includes(record)));
-    return batch[0] ? batchBody(batch, new Date().toISOString()) : '';
-  }
 
   return {
     schedule,
@@ -319,6 +272,65 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
       timer = undefined;
     },
   };
+}
+
+/**
+ * Other tabs' records that are nobody's now: not in a request of ours
+ * (`sending`), and of a tab not among the `live` ones. Without Web Locks or
+ * heartbeats (`live` undefined) a live tab cannot be told from a closed one:
+ * none is taken over; nor, without Web Locks, for ORPHAN_AGE_MS, are those of
+ * a tab that beats no heartbeat ('_': storage 'memory').
+ */
+function orphansOf(others: QueueRecord[], live: Set<string> | undefined, sending: (key: string) => boolean, now = Date.now()): QueueRecord[] {
+  return others.filter(
+    ([key], _, __, tab = keyTab(key)) => !sending(key) && live && !live.has(tab) && (tab[0] != '_' || !!locks() || Math.abs(now - keyTime(key)) > ORPHAN_AGE_MS),
+  );
+}
+
+/**
+ * Any other 4xx (413 too): the collector will not take this batch as it is.
+ * The events its answer names (`rejections` by `index`: the demo collector's
+ * format) are dropped and the rest sent `again`; an answer that names none
+ * splits the batch in halves, sent one after the other, so that one bad event
+ * (or a body over the collector's limit) never takes its neighbours down. A
+ * single event refused is dropped: keeping it would block the queue forever.
+ */
+async function refusedBatch(batch: QueueRecord[], result: SendResult, again: (records: QueueRecord[]) => Promise<boolean>, dropIt: (records: QueueRecord[]) => void): Promise<boolean> {
+  const bad = named(batch, parseJson(result.text));
+  if (bad[0] && bad.length < batch.length) {
+    dropIt(bad);
+    return again(batch.filter((record) => !bad.includes(record)));
+  }
+  if (batch.length > 1) {
+    const half = batch.length >> 1;
+    return (await again(batch.slice(0, half))) && again(batch.slice(half));
+  }
+  dropIt(batch);
+  return true;
+}
+
+/** Drops refused events for good, with a warning and a `dropped` event. */
+function drop(batch: QueueRecord[], status: number, outbox: Outbox, report: CourierDependencies['report']): void {
+  warn('HTTP ' + status + ': ' + batch.length + ' events dropped');
+  outbox.forget(keysOf(batch));
+  report('dropped', { status, count: batch.length, reason: 'refused' });
+}
+
+/**
+ * The batch's body, checked to parse: a page that replaced JSON.stringify
+ * with something broken (old libraries did) makes events that are not
+ * JSON. Those are dropped (when JSON.parse itself can be trusted) and taken
+ * out of `batch`.
+ */
+async function validBody(batch: QueueRecord[], outbox: Outbox): Promise<string> {
+  const body = batchBody(batch, new Date().toISOString());
+  // JSON.stringify still the browser's own: every stored event is JSON, no parse needed (about 1 ms per 128 KiB).
+  if (isNative(JSON.stringify) || isObject(parseJson(body)) || !isObject(parseJson('{}'))) return body;
+  const bad = batch.filter(([, json]) => !isObject(parseJson(json)));
+  warn(bad.length + ' events dropped: not valid JSON (JSON.stringify replaced?)');
+  await outbox.forget(keysOf(bad));
+  batch.splice(0, batch.length, ...batch.filter((record) => !bad.includes(record)));
+  return batch[0] ? batchBody(batch, new Date().toISOString()) : '';
 }
 
 /** The records of `batch` that a refusal's `rejections` name by `index` (the demo collector's format). */

@@ -25,8 +25,8 @@ import { guard } from '../lib/guard';
 import { debug, warn } from '../lib/log';
 import { parseJson } from '../lib/parseJson';
 import type { EventStore, QueueRecord } from '../lib/queue';
-import { lsGet, lsSet } from '../lib/storage';
 import type { FirstpartyEvent } from '../types';
+import { createMarks } from './marks';
 import { isObject } from './recorder';
 
 /**
@@ -40,8 +40,7 @@ export const HANDOVER_GRACE_MS = 10000;
 /** A serialization slice's budget, in ms: well under the 50 ms of a long task. */
 export const SLICE_MS = 8;
 
-/** localStorage key of the handover marks. */
-export const MARKS = 'firstparty-js:handover';
+export { MARKS } from './marks';
 
 /** The outbox's limits (the tracker's options). */
 export interface OutboxLimits {
@@ -159,22 +158,7 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, st
     stored();
   }
 
-  /** Marks that localStorage refused to hold (full, blocked): this page still knows them. */
-  let unwritten: Record<string, number> = {};
-  /**
-   * The handover marks, read without trusting them (and those only this
-   * page holds); `change` changes them, and they are written back to
-   * localStorage when it is ours to write (`spill`), else kept in memory.
-   */
-  function mark(change?: (marks: Record<string, number>) => void): Record<string, number> {
-    const marks = parseJson(lsGet(MARKS));
-    const held: Record<string, number> = Object.assign(isObject(marks) ? (marks as Record<string, number>) : {}, unwritten);
-    if (change) {
-      change(held);
-      unwritten = spill && lsSet(MARKS, Object.keys(held)[0] ? JSON.stringify(held) : null) ? {} : held;
-    }
-    return held;
-  }
+  const { mark, clear: clearMarks } = createMarks(!!spill);
 
 
 
@@ -265,22 +249,9 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, st
      */
     async sweep(): Promise<{ others: QueueRecord[]; due: number }> {
       const now = Date.now();
-      const { maxAge, maxEventBytes } = limits();
       const marks = mark();
       const all = await store.all();
-      // Only age counts: a record dated in the future (a clock that was ahead)
-      // is kept, and this tab's own events never expire (its clock may have
-      // been corrected since). Other pages' records are checked once: a
-      // string that parses to an object and fits in a request.
-      let kept = all.filter(
-        ([key, json]) =>
-          isKey(key) &&
-          marks[key] !== 0 &&
-          (own.has(key) ||
-            checked.has(key) ||
-            (typeof json == 'string' && isObject(parseJson(json)) && recordBytes([key, json]) <= maxEventBytes && checked.add(key))) &&
-          (keyTab(key) === tabId || now - keyTime(key) <= maxAge),
-      );
+      let kept = keptOf(all, marks, (key) => own.has(key), checked, tabId, limits(), now);
       const keep = new Set(kept);
       const gone = keysOf(all.filter((record) => !keep.has(record)));
       const bad = gone.filter((key) => marks[key] !== 0).length;
@@ -303,11 +274,28 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, st
       const cutoff = nextKey();
       buffer = [];
       own.clear();
-      unwritten = {};
-      lsSet(MARKS, null);
+      clearMarks();
       return (writing = writing.then(async () => forget(keysOf(await store.all()).filter((key) => key < cutoff))));
     },
   };
+}
+
+/**
+ * The records of a read of the whole store to keep: of our keys' shape, not
+ * known delivered (mark 0), sound, and young enough. Only age counts: a
+ * record dated in the future (a clock that was ahead) is kept, and this tab's
+ * own events never expire (its clock may have been corrected since). Other
+ * pages' records are checked once (`checked` remembers them): a string that
+ * parses to an object and fits in a request; this tab's (`own`) need no check.
+ */
+function keptOf(all: QueueRecord[], marks: Record<string, number>, own: (key: string) => boolean, checked: Set<string>, tabId: string, { maxAge, maxEventBytes }: OutboxLimits, now: number): QueueRecord[] {
+  return all.filter(
+    ([key, json]) =>
+      isKey(key) &&
+      marks[key] !== 0 &&
+      (own(key) || checked.has(key) || (typeof json == 'string' && isObject(parseJson(json)) && recordBytes([key, json]) <= maxEventBytes && checked.add(key))) &&
+      (keyTab(key) === tabId || now - keyTime(key) <= maxAge),
+  );
 }
 
 /**
