@@ -2,7 +2,9 @@ import { CAP_AFTER_MS } from '../src/lib/reachability';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createFirstparty, type Firstparty } from '../src/firstparty';
 import { createQueue, type EventStore, memoryStore } from '../src/lib/queue';
+import { createKeyMaker } from '../src/lib/eventKey';
 import { REQUEST_TIMEOUT_MS } from '../src/lib/transport';
+import { HANDOVER_GRACE_MS, MARKS } from '../src/tracker/outbox';
 import { VERSION } from '../src/version';
 import { byteLength, deferred, drain, fakeFetch, type Reply } from './helpers/fakeNetwork';
 import { FakeLockManager, installFakeLocks } from './helpers/fakeLocks';
@@ -544,8 +546,7 @@ describe('the page-hide handover', () => {
     const { fp, net, queue } = await provenSetup({ replies: [200, 'network-error'] });
     await advance(31000);
     fp.track('Stale Proof');
-    await settle();
-    hide();
+    hide(); // in the task that tracked it: no express send
     expect(await queue.all()).toHaveLength(1); // kept
     await advance(10000); // re-sent after the grace, fails: no proof now
     expect(net.requests).toHaveLength(2);
@@ -910,14 +911,15 @@ describe('two tabs sharing one queue (Web Locks)', () => {
     return { ...tab, lock };
   }
 
-  /** A tab that queued events and closed before sending them. */
+  /** A tab that queued events and closed before an answer came (its collector never answered the one request). */
   async function closedTab(locks: FakeLockManager, queue: EventStore, eventNames: string[]) {
-    const tab = await openTab(locks, queue);
+    const tab = await openTab(locks, queue, [new Promise<never>(() => {})]);
     for (const name of eventNames) tab.fp.track(name);
     await settle();
     tab.fp.destroy();
     locks.kill(tab.lock);
-    expect(tab.net.requests).toHaveLength(0);
+    expect(tab.net.requests).toHaveLength(1);
+    expect(await queue.all()).toHaveLength(eventNames.length);
   }
 
   it('each tab holds a lock of its own', async () => {
@@ -933,13 +935,15 @@ describe('two tabs sharing one queue (Web Locks)', () => {
     const locks = withLocks();
     const queue = memoryStore();
     const a = await openTab(locks, queue);
-    const b = await openTab(locks, queue);
+    const answer = deferred<number>();
+    const b = await openTab(locks, queue, [answer.promise]);
     for (const name of range(5, 'A')) a.fp.track(name);
     for (const name of range(5, 'B')) b.fp.track(name);
     await settle();
     await a.fp.flush();
     expect(a.net.names()).toEqual(range(5, 'A'));
-    expect(await queue.all()).toHaveLength(5); // B's, left to B
+    expect(await queue.all()).toHaveLength(5); // B's, in B's request still unanswered: left to B
+    answer.resolve(200);
     await b.fp.flush();
     expect(b.net.names()).toEqual(range(5, 'B'));
     expect(await queue.all()).toEqual([]);
@@ -973,16 +977,32 @@ describe('two tabs sharing one queue (Web Locks)', () => {
     const locks = withLocks();
     const queue = memoryStore();
     const a = await openTab(locks, queue);
-    const b = await openTab(locks, queue);
+    const b = await openTab(locks, queue, [new Promise<never>(() => {})]);
     b.fp.track('From B');
     await settle();
     await a.fp.flush();
     expect(a.net.requests).toHaveLength(0); // B is alive: its events are B's to send
     b.fp.destroy();
-    locks.kill(b.lock); // B's tab closes
+    locks.kill(b.lock); // B's tab closes, its request unanswered
     await a.fp.flush();
     expect(a.net.names()).toEqual(['From B']);
-    expect(b.net.requests).toHaveLength(0);
+    expect(b.net.requests).toHaveLength(1);
+    expect(await queue.all()).toEqual([]);
+  });
+
+  it("another tab's handover (its marks changed: a storage event) brings a sweep once the grace is over, though this tab has nothing to send", async () => {
+    const locks = withLocks();
+    const queue = memoryStore();
+    const a = await openTab(locks, queue);
+    // A tab (no lock: gone) left an event in a keepalive request no page read the answer of.
+    const key = createKeyMaker('tabGONE01')();
+    await queue.put([[key, JSON.stringify({ event_id: 'EVgone', name: 'Gone Tab', properties: {} })]]);
+    localStorage.setItem(MARKS, JSON.stringify({ [key]: -Date.now() }));
+    dispatchEvent(new StorageEvent('storage', { key: MARKS }));
+    await advance(HANDOVER_GRACE_MS - 1000);
+    expect(a.net.requests).toHaveLength(0); // within its grace
+    await advance(2000);
+    expect(a.net.names()).toEqual(['Gone Tab']);
     expect(await queue.all()).toEqual([]);
   });
 

@@ -1,3 +1,5 @@
+import { listen } from './listen';
+
 /** Whether the page is hidden now (a background tab, or one going away). */
 export const pageHidden = (): boolean => document.visibilityState === 'hidden';
 
@@ -24,13 +26,14 @@ export function onPageHide(onHide: () => void, onShow: () => void = () => {}): (
   const onPageShow = (event: PageTransitionEvent) => event.persisted && onShow();
   const onBeforeUnload = () => document.readyState != 'complete' && onHide();
   // Capture on window: ours run before any listener the page adds to document.
-  const listeners: [string, EventListener][] = [
-    ['visibilitychange', onVisibility],
-    ['pagehide', onHide],
-    ['freeze', onHide],
-    ['pageshow', onPageShow as EventListener],
-    ['beforeunload', onBeforeUnload],
-  ];
-  listeners.forEach(([type, listener]) => addEventListener(type, listener, true));
-  return () => listeners.forEach(([type, listener]) => removeEventListener(type, listener, true));
+  return listen(
+    [
+      ['visibilitychange', onVisibility],
+      ['pagehide', onHide],
+      ['freeze', onHide],
+      ['pageshow', onPageShow],
+      ['beforeunload', onBeforeUnload],
+    ],
+    true,
+  );
 }

@@ -1,13 +1,15 @@
 /**
  * Delivery, wired: the outbox, courier and handover of one tab, and the page
  * signals they answer — `online` (retry now), `offline` (the collector counts
- * as failing), hide and show, and this tab's liveness for the others (a Web
- * Lock, or a heartbeat). Made at load(), since the parts need its options;
+ * as failing), hide and show, another tab's handover (`storage`: its marks
+ * changed), and this tab's liveness for the others (a Web Lock, or a
+ * heartbeat). Made at load(), since the parts need its options;
  * started (listeners, liveness, the first send) only once recording is
  * allowed: a page under Global Privacy Control, opted out, or waiting for
  * consent listens to nothing, touches no storage, and sends nothing.
  */
 import { KEEPALIVE_LIMIT } from '../lib/batch';
+import { listen } from '../lib/listen';
 import { holdTabLock } from '../lib/locks';
 import { onPageHide } from '../lib/onPageHide';
 import type { ResolvedOptions } from '../lib/options';
@@ -15,7 +17,8 @@ import type { EventStore } from '../lib/queue';
 import type { Reachability } from '../lib/reachability';
 import { createCourier } from './courier';
 import { createHandover } from './handover';
-import { createOutbox } from './outbox';
+import { MARKS } from './marks';
+import { createOutbox, HANDOVER_GRACE_MS } from './outbox';
 
 export interface DeliveryDependencies {
   store: EventStore;
@@ -43,7 +46,6 @@ export function createDelivery({ store, spill, tabId, nextKey, reach, endpoint, 
   const outbox = createOutbox({ store, spill, tabId, nextKey, limits, failing: reach.failing, stored: () => courier.stored(), report });
   const courier = createCourier({ outbox, reach, tabId, endpoint, mayLeave, options, fetch, report });
   const handover = createHandover({ outbox, courier, reach, endpoint, mayLeave, options, sendBeacon, report });
-  const onOnline = () => courier.online();
   let stops: (() => void)[] = [];
   return {
     outbox,
@@ -52,14 +54,20 @@ export function createDelivery({ store, spill, tabId, nextKey, reach, endpoint, 
     /** Starts listening, and sends what earlier visits left; once (later calls do nothing). */
     start(): void {
       if (stops[0]) return;
-      addEventListener('online', onOnline);
-      addEventListener('offline', reach.fail);
-      stops = [holdTabLock(tabId, !!spill), onPageHide(handover.hide, handover.show)];
+      stops = [
+        listen([
+          ['online', () => courier.online()],
+          ['offline', reach.fail],
+          // Another tab handed events over as it went away (its marks changed): if it is gone, its events are
+          // ours to send once their grace is over, though this tab may have nothing of its own to send then.
+          ['storage', (event: StorageEvent) => event.key == MARKS && courier.later(Date.now() + HANDOVER_GRACE_MS)],
+        ]),
+        holdTabLock(tabId, !!spill),
+        onPageHide(handover.hide, handover.show),
+      ];
       courier.schedule(0);
     },
     stop(): void {
-      removeEventListener('online', onOnline);
-      removeEventListener('offline', reach.fail);
       [...stops, courier.stop].forEach((stop) => stop());
     },
   };

@@ -93,15 +93,19 @@ export function createHandover({ outbox, courier, reach, endpoint, mayLeave, opt
     /**
      * An event was added: during a hide signal it is handed over before the
      * page can go; in a hidden page it is sent at once (a keepalive request,
-     * whose answer a living page still reads); otherwise at once once stored
-     * when nothing is in flight (courier.stored()), and within `flushInterval`
-     * in any case, a backoff or not (its first attempt).
+     * whose answer a living page still reads); otherwise at the end of this
+     * task when nothing is in flight (courier.express()), else behind the
+     * request in flight, and within `flushInterval` in any case, a backoff or
+     * not (its first attempt).
      */
     added(): void {
       if (hiding) {
         if (!queued) queueMicrotask(handOver);
         queued = true;
-      } else courier.schedule(pageHidden() ? 0 : options().flushInterval, true);
+      } else {
+        courier.schedule(pageHidden() ? 0 : options().flushInterval, true);
+        courier.express();
+      }
     },
   };
 }

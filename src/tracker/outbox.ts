@@ -145,11 +145,12 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, st
 
   /** Stores serialized events. */
   async function persist(batch: QueueRecord[]): Promise<void> {
-    // Events acknowledged, handed over or spilled meanwhile are not written.
-    batch = batch.filter(([key]) => own.has(key) && !own.get(key)!.stored);
+    // Events acknowledged (an express send's 2xx can come first), handed over or spilled meanwhile
+    // are not written: checked chunk by chunk, so that no write is issued after their delete.
+    const unstored = ([key]: QueueRecord) => own.has(key) && !own.get(key)!.stored;
     try {
       // One chunk per 64 KiB (see idbStore): a partial removal rewrites little.
-      for (const chunk of splitBatches(batch, 65536)) await store.put(chunk);
+      for (let chunk of splitBatches(batch.filter(unstored), 65536)) if ((chunk = chunk.filter(unstored))[0]) await store.put(chunk);
     } catch (error) {
       // Unreachable in practice (memory never refuses); the events are still in `own`.
       return warn('could not store events', error);
@@ -186,6 +187,12 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, st
      */
     unsent: (all: boolean, except: (key: string) => boolean, bytes?: number, fresh?: boolean): QueueRecord[] =>
       records((key, entry) => (all || entry.stored) && !(entry.handed && inGrace(entry)) && !except(key) && !(fresh && entry.tried), bytes),
+
+    /** A 2xx was read for these events' request (maybe before they were stored): their callbacks run, and they are forgotten. */
+    received(keys: string[]): void {
+      keys.forEach((key) => settled(own.get(key)));
+      forget(keys);
+    },
 
     /** A request carries these events now: they are no longer fresh. */
     carried(keys: string[]): void {

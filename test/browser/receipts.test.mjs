@@ -52,14 +52,15 @@ forEachEngine(
       });
     });
 
-    it('R2. the collector hangs with 30 events in flight; the tab is closed; another tab of the site opens: 30/30 within the grace + 10 s', { timeout: 90_000 }, async () => {
+    it('R2. the collector hangs with 30 events tracked (in flight, or waiting behind the request in flight); the tab is closed; another tab of the site opens: 30/30 within the grace + 10 s', { timeout: 90_000 }, async () => {
       await scenario(run, 'R2 hung collector, tab closed', 32, {}, async ({ site, session, collector }) => {
         const closing = await open(session, site.url('/r2'));
         await waitFor(() => count(collector, isPage) === 1, { message: 'the page view' });
         await settle(collector, { quietMs: 300 });
         collector.fault({ mode: 'hang', count: Infinity }); // until switched off
         await trackMany(closing, { name: 'In Flight', prefix: 'r2-', count: 30 });
-        await waitFor(() => collector.requests().some((r) => r.fault === 'hang' && r.events === 30), { message: 'the 30 events in a hung request' });
+        // The first 16 KiB of them (23 events) go at once and hang; the rest wait behind that request.
+        await waitFor(() => collector.requests().some((r) => r.fault === 'hang' && r.events > 0), { message: 'the events in a hung request' });
         await closing.close();
         collector.fault({ mode: 'off' });
         const opened = Date.now();
@@ -126,11 +127,12 @@ forEachEngine(
         await sleep(11_000); // past the grace: a re-send would show
         await page.evaluate(() => window.firstparty.flush());
         await settle(collector);
-        // On 127.0.0.1 the next page commits before the events' own request has started: they go in the
-        // handover, whose answer no page reads, and are sent again after the grace (re-send case 1).
+        // The 20 go in one keepalive request at the end of the task that tracked them; its answer is
+        // usually read before the next page commits. When the next page commits first, no page reads
+        // it, and they are sent again after the grace (re-send case 1).
         expectEveryCallById(collector, 22);
         const { duplicates } = tally(collector, byPrefix('r7-'));
-        return duplicates ? `${duplicates} copies (same event_id): the next page came before the send` : '';
+        return duplicates ? `${duplicates} copies (same event_id): the next page came before the answer` : '';
       });
     });
 

@@ -12,12 +12,12 @@ import { logState } from '../../src/lib/log';
 import { DEFAULTS } from '../../src/lib/options';
 import { memoryStore, type EventStore, type QueueRecord } from '../../src/lib/queue';
 import { CAP_AFTER_MS, createReachability } from '../../src/lib/reachability';
-import { createCourier, MAX_IN_FLIGHT, ORPHAN_AGE_MS, SWEEP_MS, type Courier } from '../../src/tracker/courier';
+import { createCourier, EXPRESS_BYTES, KEEPALIVE_DOUBT_MS, MAX_IN_FLIGHT, ORPHAN_AGE_MS, SWEEP_MS, type Courier } from '../../src/tracker/courier';
 import { createOutbox, HANDOVER_GRACE_MS, MARKS } from '../../src/tracker/outbox';
 import type { FirstpartyEvent } from '../../src/types';
 import { ENDPOINT, logs, names, queuedNames, settle, useApiEnvironment, warnings } from '../api/helpers';
 import { installFakeLocks } from '../helpers/fakeLocks';
-import { byteLength, deferred, fakeFetch, type Reply } from '../helpers/fakeNetwork';
+import { byteLength, deferred, drain, fakeFetch, type Reply } from '../helpers/fakeNetwork';
 import { hidePage } from '../helpers/page';
 
 const TAB = 'tabAAAA1';
@@ -779,5 +779,132 @@ describe('fresh events during a backoff: a retry timer never delays a first atte
     await vi.advanceTimersByTimeAsync(0);
     await settle();
     expect(net.names()).toEqual(['A', 'B']);
+  });
+});
+
+describe('express(): events recorded while nothing is in flight go at the end of the task', () => {
+  /** A courier whose first round (the one at load) is done, as after load(). */
+  async function ready(options: Setup = {}) {
+    const parts = setup(options);
+    await parts.courier.flush();
+    return parts;
+  }
+
+  it('in one keepalive request, in a microtask of the task that recorded them, before they are stored; the 2xx leaves nothing stored', async () => {
+    const { courier, add, net, store } = await ready();
+    add(['A', 'B']);
+    courier.express();
+    add(['C']);
+    courier.express(); // once per task
+    expect(net.requests).toHaveLength(0); // not within the task: the whole task's events go together
+    await Promise.resolve();
+    expect(net.requests).toHaveLength(1);
+    expect(net.requests[0].init.keepalive).toBe(true); // it outlives a page that leaves in that task
+    expect(net.names()).toEqual(['A', 'B', 'C']);
+    expect(await store.all()).toEqual([]); // not written yet
+    await advance(0);
+    expect(await store.all()).toEqual([]); // the 2xx came first: never written
+    await courier.flush();
+    expect(net.requests).toHaveLength(1);
+  });
+
+  it("a callback runs once, whether the 2xx comes before the event is stored or after; no write lands after the delete", async () => {
+    const held = deferred<any>();
+    const { courier, outbox, net, store } = await ready({ replies: [200, held.promise] });
+    const early = vi.fn();
+    outbox.add(event('Early'), early);
+    courier.express();
+    await drain();
+    expect(early).toHaveBeenCalledTimes(1); // at the receipt, before any write
+    await advance(0);
+    expect(early).toHaveBeenCalledTimes(1);
+    const late = vi.fn();
+    outbox.add(event('Late'), late);
+    courier.express();
+    await advance(0);
+    expect(late).toHaveBeenCalledTimes(1); // stored while its request is out
+    expect(await store.all()).toHaveLength(1);
+    held.resolve(200);
+    await advance(0);
+    expect(late).toHaveBeenCalledTimes(1);
+    expect(await store.all()).toEqual([]);
+    expect(net.names()).toEqual(['Early', 'Late']);
+  });
+
+  it('not before the first round, while a request is in flight, during a backoff, or in a hidden page', async () => {
+    const before = setup();
+    before.add(['A']);
+    before.courier.express();
+    await drain();
+    expect(before.net.requests).toHaveLength(0); // the round at load sends what earlier visits left first
+
+    const held = deferred<any>();
+    const busy = await ready({ replies: [held.promise] });
+    busy.add(['A']);
+    busy.courier.express();
+    await drain();
+    busy.add(['B']);
+    busy.courier.express();
+    await drain();
+    expect(busy.net.names()).toEqual(['A']); // B goes behind the request in flight
+
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const failing = await ready({ replies: [503] });
+    failing.add(['A']);
+    failing.courier.express();
+    await drain();
+    failing.add(['B']);
+    failing.courier.express();
+    await drain();
+    expect(failing.net.names()).toEqual(['A']); // B waits for its fresh round within flushInterval, not now
+
+    const hidden = await ready();
+    const show = hidePage();
+    try {
+      hidden.add(['A']);
+      hidden.courier.express();
+      await drain();
+      expect(hidden.net.requests).toHaveLength(0); // a hidden page's events go by its keepalive rounds
+    } finally {
+      show();
+    }
+  });
+
+  it(`a keepalive request that fails without an answer stays in flight for KEEPALIVE_DOUBT_MS (${KEEPALIVE_DOUBT_MS} ms): Chromium rejects it as the page navigates, and sends it anyway`, async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const { courier, add, net, reported } = await ready({ replies: ['network-error'] });
+    add(['A']);
+    courier.express();
+    await drain();
+    expect(net.requests[0].status).toBe(0);
+    expect(courier.keepalive().keys).toHaveLength(1); // a hide now hands it over as sent: marked, not sent again
+    expect(reported('failed')).toEqual([]);
+    await vi.advanceTimersByTimeAsync(KEEPALIVE_DOUBT_MS);
+    await drain();
+    expect(courier.keepalive().keys).toEqual([]);
+    expect(reported('failed')).toHaveLength(1); // a page that lives on: a failure, retried after the backoff
+  });
+
+  it('a sweep set for later (another tab handed over: later()) does not stop them meanwhile', async () => {
+    const { courier, add, net } = await ready();
+    courier.later(Date.now() + HANDOVER_GRACE_MS);
+    add(['A']);
+    courier.express();
+    await drain();
+    expect(net.names()).toEqual(['A']);
+  });
+
+  it(`takes at most EXPRESS_BYTES (${EXPRESS_BYTES}) of events; the rest go as they are stored`, async () => {
+    const { courier, add, net, store } = await ready();
+    add(range(40), 1000);
+    courier.express();
+    await drain();
+    expect(net.requests).toHaveLength(1);
+    const first = net.requests[0];
+    expect(byteLength(first.text)).toBeLessThanOrEqual(EXPRESS_BYTES + 1100);
+    expect(first.body.events.length).toBeLessThan(40);
+    await courier.flush();
+    expect(net.names()).toEqual(range(40));
+    expect(await store.all()).toEqual([]);
   });
 });

@@ -40,7 +40,7 @@ interface HandoverSetup {
 function startHandover({ endpoint = ENDPOINT, maxBatchBytes = 524288, accept = true, mayLeave = () => true }: HandoverSetup = {}) {
   const tab = startOutbox();
   const reach = createReachability();
-  const courier = { keepalive: vi.fn(() => ({ keys: [] as string[], bytes: 0 })), flush: vi.fn(), soon: vi.fn(), schedule: vi.fn() };
+  const courier = { keepalive: vi.fn(() => ({ keys: [] as string[], bytes: 0 })), flush: vi.fn(), soon: vi.fn(), schedule: vi.fn(), express: vi.fn() };
   const beacons = fakeBeacon(accept);
   const report = vi.fn();
   const handover = createHandover({
@@ -255,12 +255,23 @@ describe('handover: added()', () => {
     expect(beacons.send).not.toHaveBeenCalled();
   });
 
-  it('in a visible page, an added event gets its first attempt within flushInterval, a backoff or not (a fresh round)', () => {
+  it('in a visible page, an added event gets its first attempt within flushInterval, a backoff or not (a fresh round), and an express send if the courier is idle', () => {
     const { handover, courier, add } = startHandover();
     add('A');
     handover.added();
     expect(courier.schedule).toHaveBeenCalledWith(FLUSH_INTERVAL, true);
+    expect(courier.express).toHaveBeenCalledTimes(1);
     expect(courier.flush).not.toHaveBeenCalled();
+  });
+
+  it('during a hide signal an added event is handed over, not sent by express', async () => {
+    const { handover, beacons, courier, add } = startHandover();
+    handover.hide();
+    add('In a pagehide listener');
+    handover.added();
+    await Promise.resolve();
+    expect(courier.express).not.toHaveBeenCalled();
+    expect(beacons.events().map((e) => e.name)).toEqual(['In a pagehide listener']);
   });
 
   it('show() (a tab switch back, a bfcache restore) resumes delivery within flushInterval', () => {
