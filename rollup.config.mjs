@@ -28,7 +28,7 @@ const terserOptions = {
  * read by a page or the snippet), which terser may shorten: about 60 B
  * brotli. Each must stay a name no browser API or public method uses.
  */
-const internalProperties = /^(unsent|carried|waiting|handOver|reclaim|rescue|sweep|written|forget|failing|due|outbox|courier|handover|added|tried|handed|express|received|stored|schedule|later|online|fail|hide|show)$/;
+const internalProperties = /^(unsent|carried|waiting|handOver|reclaim|rescue|sweep|written|forget|failing|due|outbox|courier|handover|added|tried|handed|express|received|stored|schedule|later|online|fail|hide|show|release|hold|blocks|recording|mayLeave|waiting)$/;
 
 export default [
   // The snippet pasted into pages (no imports; ES output adds no wrapper), with

@@ -668,7 +668,7 @@ describe('the page-hide handover', () => {
     await drain();
     fp.track('Late');
     hide();
-    expect(names(beacons.events())).toEqual(['In Plain Request', 'Late']);
+    expect(names(beacons.events())).toEqual(['Late', 'In Plain Request']); // the one not yet stored first
     plain.resolve(200);
     await flushing;
     expect(net.delivered()).toEqual(['In Plain Request']);

@@ -70,8 +70,8 @@ interface Entry {
   event?: FirstpartyEvent;
   json?: string;
   callback?: unknown;
-  /** Written to the store. */
-  stored?: 1;
+  /** 1: written to the store; 0: its write is under way (see unsent()). */
+  stored?: 0 | 1;
   /** When it was handed to the browser without proof of delivery. */
   handed?: number;
   /** A request has carried it (so it is no longer fresh: see unsent()). */
@@ -146,11 +146,13 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, st
   /** Stores serialized events. */
   async function persist(batch: QueueRecord[]): Promise<void> {
     // Events acknowledged (an express send's 2xx can come first), handed over or spilled meanwhile
-    // are not written: checked chunk by chunk, so that no write is issued after their delete.
-    const unstored = ([key]: QueueRecord) => own.has(key) && !own.get(key)!.stored;
+    // are not written.
+    batch = batch.filter(([key]) => own.has(key) && !own.get(key)!.stored);
+    batch.forEach(([key]) => (own.get(key)!.stored = 0));
     try {
-      // One chunk per 64 KiB (see idbStore): a partial removal rewrites little.
-      for (let chunk of splitBatches(batch.filter(unstored), 65536)) if ((chunk = chunk.filter(unstored))[0]) await store.put(chunk);
+      // One chunk per 64 KiB (see idbStore), all issued at once: at a page hide a chunk issued
+      // behind another's commit would never be (R5 lost the last 4 of 100 events that way).
+      await Promise.all(splitBatches(batch, 65536).map((chunk) => store.put(chunk)));
     } catch (error) {
       // Unreachable in practice (memory never refuses); the events are still in `own`.
       return warn('could not store events', error);
@@ -182,11 +184,20 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, st
     /**
      * This tab's unacknowledged events, in order, but for those handed over
      * within the grace period and `except`; with `all`, also those not yet
-     * stored (serialized now), for the handover; with `fresh`, only those no
-     * request has carried yet (sent during a backoff); about `bytes` of them at most.
+     * stored (serialized now), and those first: the handover's 64 KiB may not
+     * take everything, and a stored event survives the page without it (an
+     * unstored one only by the spill, which a full localStorage refuses) —
+     * and first of all those whose write has not even started (waiting
+     * behind another, or in the write buffer), the least likely to be stored;
+     * with `fresh`, only those no request has carried yet (sent during a
+     * backoff); about `bytes` of them at most.
      */
-    unsent: (all: boolean, except: (key: string) => boolean, bytes?: number, fresh?: boolean): QueueRecord[] =>
-      records((key, entry) => (all || entry.stored) && !(entry.handed && inGrace(entry)) && !except(key) && !(fresh && entry.tried), bytes),
+    unsent(all: boolean, except: (key: string) => boolean, bytes?: number, fresh?: boolean): QueueRecord[] {
+      const list = records((key, entry) => (all || entry.stored) && !(entry.handed && inGrace(entry)) && !except(key) && !(fresh && entry.tried), bytes);
+      // A stable sort (ES2019): each group keeps its call order.
+      const stage = (key: string) => own.get(key)!.stored ?? -1;
+      return all ? list.sort(([a], [b]) => stage(a) - stage(b)) : list;
+    },
 
     /** A 2xx was read for these events' request (maybe before they were stored): their callbacks run, and they are forgotten. */
     received(keys: string[]): void {

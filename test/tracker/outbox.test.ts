@@ -2,10 +2,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { recordBytes } from '../../src/lib/batch';
 import { createKeyMaker } from '../../src/lib/eventKey';
 import { logState } from '../../src/lib/log';
-import { localStorageStore, memoryStore } from '../../src/lib/queue';
+import { localStorageStore, memoryStore, type EventStore } from '../../src/lib/queue';
 import { HANDOVER_GRACE_MS, MARKS } from '../../src/tracker/outbox';
 import { refuseLocalStorage } from '../helpers/cookieJar';
-import { drain } from '../helpers/fakeNetwork';
+import { deferred, drain } from '../helpers/fakeNetwork';
 import { marks, namesOf, OTHER_TAB, record, SPILL_KEY, startOutbox } from '../helpers/outbox';
 
 const T0 = Date.UTC(2025, 3, 1, 10, 0, 0);
@@ -161,19 +161,42 @@ describe('outbox: the write buffer', () => {
 });
 
 describe('outbox: unsent() and waiting()', () => {
-  it('unsent(false) lists the stored events; unsent(true) also those not yet stored, serialized now; in call order', async () => {
+  it('unsent(false) lists the stored events; unsent(true) also those not yet stored, serialized now, and first (each group in call order)', async () => {
     const { outbox, store, add } = startOutbox();
     const [a, b] = [add('A'), add('B')];
     await outbox.written();
     const c = add('C', { step: 3 });
     expect(outbox.unsent(false, none).map(([key]) => key)).toEqual([a, b]);
     const all = outbox.unsent(true, none);
-    expect(all.map(([key]) => key)).toEqual([a, b, c]);
-    expect(JSON.parse(all[2][1])).toMatchObject({ name: 'C', properties: { step: 3 } });
+    // A handover whose quota cannot take all sends first what has nothing else to survive the page by.
+    expect(all.map(([key]) => key)).toEqual([c, a, b]);
+    expect(JSON.parse(all[0][1])).toMatchObject({ name: 'C', properties: { step: 3 } });
     // Serialized on demand, not stored: that is still the write buffer's job.
     expect(await stored(store)).toEqual(['A', 'B']);
     await settle();
     expect(await stored(store)).toEqual(['A', 'B', 'C']);
+  });
+
+  it('a write of several 64 KiB chunks issues them all at once (one issued behind another’s commit never is, at a page hide); the events count as stored when all are', async () => {
+    const base = memoryStore();
+    const held = deferred<void>();
+    let puts = 0;
+    const store: EventStore = { ...base, put: (records) => (puts++, held.promise.then(() => base.put(records))) };
+    const { outbox, add } = startOutbox({ store });
+    for (let i = 0; i < 12; i++) add('E' + i, { pad: 'x'.repeat(8000) }); // ~96 KiB: two chunks
+    outbox.written();
+    await drain();
+    expect(puts).toBe(2); // both under way before either is done
+    expect(outbox.unsent(false, none)).toEqual([]);
+    // An event whose write waits behind those: the handover takes it first, then the ones under way.
+    const late = add('Late');
+    outbox.written();
+    await drain();
+    expect(puts).toBe(2);
+    expect(outbox.unsent(true, none).map(([key]) => key)[0]).toBe(late);
+    held.resolve();
+    await outbox.written();
+    expect(outbox.unsent(false, none)).toHaveLength(13);
   });
 
   it('unsent() leaves out the keys `except` names', async () => {
