@@ -51,6 +51,12 @@ const BUDGETS = {
   //     −82 B internal property names mangled; 11,272 B;
   //     +38 B the courier's and outbox's helpers at module level (no
   //           function over 200 lines), the marks in marks.ts; 11,310 B.
+  //    +118 B express send at the end of the recording task (keepalive,
+  //           ≤ 16 KiB, before the write), a rejected keepalive request in
+  //           flight 1 s more, a sweep on another tab's handover, listen.ts,
+  //           more names mangled; 11,428 B.
+  //     +28 B the handover's order (a write not started, then under way,
+  //           then stored), chunks written at once; 11,456 B.
   iifeBrotli: 11500,
   // The 1,000 B plus the fast-bounce fallback's privacy checks (GPC,
   // opt-out, consent, waiting calls): 100 B that must not be traded for bytes.

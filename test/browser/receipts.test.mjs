@@ -1,10 +1,12 @@
 // @vitest-environment node
 // Delivery decides on receipts, not guesses: the moment that matters most is
 // the visitor leaving, with the collector failing, hanging or going silent
-// just then. Each scenario runs the built script (dist/) in real Chromium
-// against the demo collector and asserts every event arrives, once where the
-// library can know; the table (scenario.mjs) is printed at the end. The rules
-// under test are README "Delivery semantics" (outbox.confirm(), handover.ts).
+// just then. Each scenario runs the built script (dist/) in real browsers —
+// R1–R3 and R7 in Chromium, Firefox and WebKit, the page-side rows in
+// Chromium — against the demo collector and asserts every event arrives, once
+// where the library can know; the table (scenario.mjs) is printed at the end.
+// The rules under test are README "Delivery semantics" (courier.ts express(),
+// outbox.ts marks, handover.ts).
 import { expect, it } from 'vitest';
 import { byPrefix, expectEveryCallById, isPage, setVisibility, settle, tally, trackMany, waitFor } from './helpers.mjs';
 import { count, expectExactly, forEachEngine, open, scenario } from './scenario.mjs';
@@ -44,6 +46,10 @@ async function outageAsTheVisitorLeaves({ site, session, collector }, mode, pref
 
 forEachEngine(
   (run) => {
+    // The collector-side rows (R1–R3) and the healthy one (R7) in every engine; the page-side rows
+    // (a fetch wrapper, localStorage full, the page's own keepalive, a tab switch) in Chromium.
+    const chromiumOnly = run.engine.name === 'chromium' ? it : () => {};
+
     it('R1. the collector goes silent (connections die) right after a 2xx; 100 events, link followed at once; network back, visitor returns: 100/100, once', { timeout: 90_000 }, async () => {
       await scenario(run, 'R1 silent collector, leave at once', 103, {}, async ({ site, session, collector }) => {
         await outageAsTheVisitorLeaves({ site, session, collector }, 'drop', 'r1', '/r1-next');
@@ -80,7 +86,7 @@ forEachEngine(
       });
     });
 
-    it('R4. the page wraps fetch and awaits a timer before calling the real one; 60 events tracked right before leaving: 60/60', { timeout: 90_000 }, async () => {
+    chromiumOnly('R4. the page wraps fetch and awaits a timer before calling the real one; 60 events tracked right before leaving: 60/60', { timeout: 90_000 }, async () => {
       await scenario(run, 'R4 fetch wrapper awaiting a timer', 62, {}, async ({ site, session, collector }) => {
         const head = `<script>(() => { const real = window.fetch; window.fetch = async function (...args) { await new Promise((r) => setTimeout(r, 50)); return real.apply(this, args); }; })();</script>`;
         site.setDefault({ head });
@@ -98,7 +104,27 @@ forEachEngine(
       });
     });
 
-    it('R6. an event tracked after a tab switch back is sent within flushInterval + 0.5 s (no pending 10 s wait swallows it)', { timeout: 60_000 }, async () => {
+    chromiumOnly("R5. the site's own data fills localStorage; healthy collector, the visitor leaves right after tracking: 100/100 (copies counted: the marks live only in memory)", { timeout: 90_000 }, async () => {
+      await scenario(run, 'R5 localStorage full, leave', 102, {}, async ({ site, session, collector }) => {
+        // The site's data, written before the snippet: every later setItem of ours is refused.
+        const head = `<script>try { for (let i = 0; i < 1000; i++) localStorage.setItem('site-' + i, 'x'.repeat(100000)); } catch {}</script>`;
+        site.setDefault({ head });
+        const page = await open(session, site.url('/r5'));
+        await waitFor(() => count(collector, isPage) === 1, { message: 'the page view' });
+        await settle(collector, { quietMs: 300 });
+        await trackAndLeave(page, 'r5-', 100, '/r5-next');
+        await page.waitForURL('/r5-next');
+        const missing = () => [...Array(100).keys()].filter((i) => !collector.events().some((r) => r.event.properties?.k === 'r5-' + i));
+        await waitFor(() => !missing()[0], { timeout: 30_000, message: () => `100 events, missing ${missing().join(', ')}` });
+        await sleep(11_000); // past the grace
+        await settle(collector);
+        expectEveryCallById(collector, 102);
+        const { duplicates } = tally(collector, byPrefix('r5-'));
+        return duplicates ? `${duplicates} copies (same event_id): re-send case 7` : '';
+      });
+    });
+
+    chromiumOnly('R6. an event tracked after a tab switch back is sent within flushInterval + 0.5 s (no pending 10 s wait swallows it)', { timeout: 60_000 }, async () => {
       await scenario(run, 'R6 tab switch, then track', 2, {}, async ({ site, session, collector }) => {
         const page = await open(session, site.url('/r6'));
         await waitFor(() => count(collector, isPage) === 1, { message: 'the page view' });
@@ -136,7 +162,7 @@ forEachEngine(
       });
     });
 
-    it("R8. the page's own 30 KB keepalive request at pagehide shares the 64 KiB quota: 40 events of 1 KB tracked right before leaving still arrive", { timeout: 90_000 }, async () => {
+    chromiumOnly("R8. the page's own 30 KB keepalive request at pagehide shares the 64 KiB quota: 40 events of 1 KB tracked right before leaving still arrive", { timeout: 90_000 }, async () => {
       await scenario(run, 'R8 page keepalive 30 KB at pagehide', 42, {}, async ({ site, session, collector }) => {
         const head = `<script>addEventListener('pagehide', () => fetch('/rum', { method: 'POST', body: 'x'.repeat(30000), keepalive: true }).catch(() => {}), true);</script>`;
         site.setDefault({ head });
@@ -156,5 +182,5 @@ forEachEngine(
       });
     });
   },
-  { engines: ['chromium'] },
+  { engines: ['chromium', 'firefox', 'webkit'] },
 );
