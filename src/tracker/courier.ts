@@ -28,6 +28,7 @@ import { parseJson } from '../lib/parseJson';
 import type { QueueRecord } from '../lib/queue';
 import type { Reachability } from '../lib/reachability';
 import { locks } from '../lib/locks';
+import { createTimer } from '../lib/timer';
 import { isNative, isReceipt, keepaliveBytes, post, type SendResult } from '../lib/transport';
 import type { Outbox } from './outbox';
 import { isObject } from './recorder';
@@ -49,7 +50,13 @@ export const MAX_IN_FLIGHT = 3;
 /** Requests' worth of this tab's events one round takes (2 per request in flight); the next round follows at once. */
 export const ROUND_REQUESTS = 2 * MAX_IN_FLIGHT;
 
-/** How long a keepalive request that failed without an answer still counts as in flight (see deliver()). */
+/**
+ * How long a keepalive request that failed without an answer still counts
+ * as in flight: Chromium rejects its promise as the document navigates away,
+ * a moment before pagehide, and sends it all the same (whatwg/html#4483;
+ * seen in test/browser/elements.test.mjs). A hide meanwhile hands its events
+ * over as sent (marked, not sent again at once).
+ */
 export const KEEPALIVE_DOUBT_MS = 1000;
 
 /**
@@ -84,13 +91,9 @@ export interface CourierDependencies {
   report(name: string, detail?: unknown): void;
 }
 
-
-
 /** Creates the courier of one tab. */
-export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, options, fetch: fetchImpl, report }: CourierDependencies) {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  /** When the timer fires (ms since the epoch). */
-  let timerAt = 0;
+export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, options, fetch: fetchImpl, report }: CourierDependencies): Courier {
+  const timer = createTimer(() => flush());
   let retryAt = 0;
   let attempt = 0;
   let flushing: Promise<void> | undefined;
@@ -115,19 +118,9 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
    */
   const idle = () => !inflight.size && swept;
 
-  /**
-   * A round in `delay` ms, or sooner if one is due sooner (the earliest
-   * wins: a pending 10 s wait never swallows a 1 s flush); not before a
-   * backoff's retry unless `fresh` (a round for events no request has
-   * carried yet: a retry timer never delays a new event's first attempt).
-   */
+  /** See Courier. */
   function schedule(delay: number, fresh?: boolean): void {
-    if (!endpoint()) return;
-    const at = Date.now() + (fresh ? delay : Math.max(delay, retryAt - Date.now()));
-    if (timer && timerAt <= at) return;
-    clearTimeout(timer);
-    timerAt = at;
-    timer = setTimeout(flush, at - Date.now());
+    if (endpoint()) timer.at(Date.now() + (fresh ? delay : Math.max(delay, retryAt - Date.now())));
   }
 
   /** A round with a sweep at `time` (ms since the epoch; Infinity: never). */
@@ -141,8 +134,7 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
   /** Sends what is queued; `sweep` (an explicit flush()) also looks for other tabs' events at once. */
   function flush(sweepNow?: boolean): Promise<void> {
     if (sweepNow === true) lastSweep = 0;
-    clearTimeout(timer);
-    timer = undefined;
+    timer.clear();
     // Asked while flushing: what is queued now goes in one more round, after this one.
     // (Not before a retry that this round's failure made due later.)
     if (flushing) return (next ||= flushing.then(() => ((next = undefined), retryAt > Date.now() ? schedule(0) : flush())));
@@ -206,15 +198,7 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     const keepalive = pageHidden();
     const { maxBatchBytes } = options();
     const limit = keepalive ? Math.min(maxBatchBytes, KEEPALIVE_LIMIT - keepaliveBytes()) : maxBatchBytes;
-    const batches = splitBatches(records, limit);
-    let next = 0;
-    const worker = async () => {
-      while (!halted && next < batches.length && endpoint()) await deliver(batches[next++], keepalive);
-    };
-    // A loop, not Array.from({length}, fn): Prototype.js 1.6's Array.from ignores the map function.
-    const workers = [];
-    for (let i = Math.min(keepalive ? 1 : MAX_IN_FLIGHT, batches.length); i--; ) workers.push(worker());
-    await Promise.all(workers);
+    await inParallel(splitBatches(records, limit), keepalive ? 1 : MAX_IN_FLIGHT, (batch) => deliver(batch, keepalive), () => !halted && !!endpoint());
     return !halted;
   }
 
@@ -233,10 +217,7 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     keys.forEach((key) => inflight.set(key, keepalive));
     outbox.carried(keys);
     const result = await post(endpoint(), body, keepalive, fetchImpl, options().credentials);
-    // A keepalive request with no answer may still be on its way: Chromium rejects its promise as the
-    // document navigates away, a moment before pagehide, and sends it all the same (whatwg/html#4483;
-    // seen in test/browser/elements.test.mjs). Kept in flight a while, so that a hide meanwhile hands it
-    // over as sent (marked, not sent again at once).
+    // See KEEPALIVE_DOUBT_MS.
     if (keepalive && !result.status) await new Promise((resolve) => setTimeout(resolve, KEEPALIVE_DOUBT_MS));
     keys.forEach((key) => inflight.delete(key));
     const { status } = result;
@@ -246,16 +227,12 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
   }
 
   /** 2xx: the collector has the events. Deleted now (marked, if the page is hidden and may die before the delete commits). */
-  function delivered(batch: QueueRecord[], { status, text }: SendResult): boolean {
+  function delivered(batch: QueueRecord[], result: SendResult): boolean {
     reach.ok();
     attempt = retryAt = 0;
     const keys = keysOf(batch);
     pageHidden() ? outbox.handOver(keys, 0) : outbox.received(keys);
-    const answer = parseJson(text);
-    const rejected = isObject(answer) && typeof answer.rejected === 'number' ? answer.rejected : 0;
-    // A collector that says what it rejected (the demo's does; Firstparty's answers 200 with no detail).
-    if (rejected) debug('the collector rejected ' + rejected + ' of ' + batch.length + ' events', answer.rejections || '');
-    report('sent', { status, count: batch.length, ...(rejected && { rejected, rejections: answer!.rejections }) });
+    report('sent', sentDetail(batch, result));
     return true;
   }
 
@@ -271,8 +248,7 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     report('failed', { status, count: batch.length, retryIn: delay });
     // A timer set by track() meanwhile must not cut the backoff short; events no request has
     // carried yet still get their first attempt within flushInterval (round()).
-    clearTimeout(timer);
-    timer = undefined;
+    timer.clear();
     schedule(delay);
     if (outbox.unsent(false, (key) => inflight.has(key), 1, true)[0]) schedule(options().flushInterval, true);
     return false;
@@ -282,26 +258,13 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
   const refused = (batch: QueueRecord[], result: SendResult, keepalive: boolean) =>
     refusedBatch(batch, result, (records) => deliver(records, keepalive), (records) => drop(records, result.status, outbox, report));
 
-
-
   return {
     schedule,
     flush,
     later,
-    /** Events were stored: sent at once when nothing is in flight (else they go behind the request in flight). */
     stored(): void {
       if (!inflight.size) schedule(0, true);
     },
-    /**
-     * Events were recorded in this task: with nothing in flight, no backoff
-     * and the page visible, they go in a microtask, before they are even
-     * stored (up to EXPRESS_BYTES; the rest as stored). A visitor who follows
-     * a link or submits a form in the same task leaves a round trip later
-     * (the next document takes one too): the answer is usually read first,
-     * so the events need no handover and are never sent twice. The request
-     * is a keepalive one (16 KiB of the page's 64 KiB): if the page goes
-     * first, it still arrives, and the handover only marks its events.
-     */
     express(): void {
       if (expressing || !idle()) return;
       expressing = true;
@@ -317,18 +280,39 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
         flushing ||= sent.finally(() => (flushing = undefined));
       });
     },
-    /** Back online: retry at once, without waiting out the backoff. */
     online(): void {
       retryAt = attempt = 0;
       flush();
     },
-    /** Keys now in a keepalive request of the courier's (it may outlive the page), and the page's keepalive bytes in flight (transport.ts). */
     keepalive: () => ({ keys: [...inflight].filter(([, keepalive]) => keepalive).map(([key]) => key), bytes: keepaliveBytes() }),
-    stop(): void {
-      clearTimeout(timer);
-      timer = undefined;
-    },
+    stop: timer.clear,
   };
+}
+
+/**
+ * Runs `work` on each of `items` in order, `width` at a time, while `going()`.
+ * A loop, not Array.from({length}, fn): Prototype.js 1.6's Array.from ignores the map function.
+ */
+async function inParallel<T>(items: T[], width: number, work: (item: T) => Promise<unknown>, going: () => boolean): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (going() && next < items.length) await work(items[next++]);
+  };
+  const workers = [];
+  for (let i = Math.min(width, items.length); i--; ) workers.push(worker());
+  await Promise.all(workers);
+}
+
+/**
+ * The `sent` event's detail for a 2xx: with what the collector says it
+ * rejected, when it says (the demo's does, also logged in debug mode;
+ * Firstparty's answers 200 with no detail).
+ */
+function sentDetail(batch: QueueRecord[], { status, text }: SendResult) {
+  const answer = parseJson(text);
+  const rejected = isObject(answer) && typeof answer.rejected === 'number' ? answer.rejected : 0;
+  if (rejected) debug('the collector rejected ' + rejected + ' of ' + batch.length + ' events', answer.rejections || '');
+  return { status, count: batch.length, ...(rejected && { rejected, rejections: answer!.rejections }) };
 }
 
 /**
@@ -397,4 +381,35 @@ function named(batch: QueueRecord[], answer: unknown): QueueRecord[] {
 }
 
 /** The courier of one tracker. */
-export type Courier = ReturnType<typeof createCourier>;
+export interface Courier {
+  /**
+   * A round in `delay` ms, or sooner if one is due sooner (the earliest
+   * wins: a pending 10 s wait never swallows a 1 s flush); not before a
+   * backoff's retry unless `fresh` (a round for events no request has
+   * carried yet: a retry timer never delays a new event's first attempt).
+   */
+  schedule(delay: number, fresh?: boolean): void;
+  /** Sends what is queued; `sweep` (an explicit flush()) also looks for other tabs' events at once. */
+  flush(sweep?: boolean): Promise<void>;
+  /** A round with a sweep at `time` (ms since the epoch; Infinity: never). */
+  later(time: number): void;
+  /** Events were stored: sent at once when nothing is in flight (else they go behind the request in flight). */
+  stored(): void;
+  /**
+   * Events were recorded in this task: with nothing in flight, no backoff
+   * and the page visible, they go in a microtask, before they are even
+   * stored (up to EXPRESS_BYTES; the rest as stored). A visitor who follows
+   * a link or submits a form in the same task leaves a round trip later
+   * (the next document takes one too): the answer is usually read first,
+   * so the events need no handover and are never sent twice. The request
+   * is a keepalive one (16 KiB of the page's 64 KiB): if the page goes
+   * first, it still arrives, and the handover only marks its events.
+   */
+  express(): void;
+  /** Back online: retry at once, without waiting out the backoff. */
+  online(): void;
+  /** Keys now in a keepalive request of the courier's (it may outlive the page), and the page's keepalive bytes in flight (transport.ts). */
+  keepalive(): { keys: string[]; bytes: number };
+  /** Cancels the timer, a retry's included. */
+  stop(): void;
+}

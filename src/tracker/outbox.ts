@@ -101,24 +101,7 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, st
   }
 
   /** Serializes an entry; false (and the event dropped, with a warning) when it cannot be sent. */
-  function serialize(key: string, entry: Entry): boolean {
-    const event = entry.event!;
-    try {
-      entry.json ||= eventJson(event as never);
-    } catch (error) {
-      // Only a middleware can have put something unserializable in.
-      own.delete(key);
-      warn('unserializable event dropped', error);
-      report('dropped', { reason: 'unserializable', events: [event] });
-      return false;
-    }
-    entry.event = undefined;
-    if (recordBytes([key, entry.json]) <= limits().maxEventBytes) return true;
-    own.delete(key);
-    warn('event too large, dropped:', event.name);
-    report('dropped', { reason: 'too large', events: [event] });
-    return false;
-  }
+  const serialize = (key: string, entry: Entry): boolean => serialized(key, entry, limits().maxEventBytes, report) || !own.delete(key);
 
   /** This tab's events, serialized (now, if need be), in order, that `include` lets through. */
   function records(include: (key: string, entry: Entry) => unknown, bytes = Infinity): QueueRecord[] {
@@ -162,8 +145,6 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, st
   }
 
   const { mark, clear: clearMarks } = createMarks(!!spill);
-
-
 
   return {
     forget,
@@ -296,6 +277,27 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, st
       return (writing = writing.then(async () => forget(keysOf(await store.all()).filter((key) => key < cutoff))));
     },
   };
+}
+
+/**
+ * Serializes an entry (once: `json` is kept, `event` let go); false, with a
+ * warning and a `dropped` event, when it cannot be sent: not serializable
+ * (only a middleware can have put such a thing in), or over `maxEventBytes`.
+ */
+function serialized(key: string, entry: Entry, maxEventBytes: number, report: OutboxDependencies['report']): boolean {
+  const event = entry.event!;
+  try {
+    entry.json ||= eventJson(event as never);
+  } catch (error) {
+    warn('unserializable event dropped', error);
+    report('dropped', { reason: 'unserializable', events: [event] });
+    return false;
+  }
+  entry.event = undefined;
+  if (recordBytes([key, entry.json]) <= maxEventBytes) return true;
+  warn('event too large, dropped:', event.name);
+  report('dropped', { reason: 'too large', events: [event] });
+  return false;
 }
 
 /**
