@@ -154,7 +154,7 @@ forEachEngine(
         await page.evaluate(() => window.firstparty.flush());
         await settle(collector);
         // The 20 go in one keepalive request at the end of the task that tracked them; its answer is
-        // usually read before the next page commits. When the next page commits first, no page reads
+        // often read before the next page commits. When the next page commits first, no page reads
         // it, and they are sent again after the grace (re-send case 1).
         expectEveryCallById(collector, 22);
         const { duplicates } = tally(collector, byPrefix('r7-'));
