@@ -103,11 +103,12 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, st
   /** Serializes an entry; false (and the event dropped, with a warning) when it cannot be sent. */
   const serialize = (key: string, entry: Entry): boolean => serialized(key, entry, limits().maxEventBytes, report) || !own.delete(key);
 
-  /** This tab's events, serialized (now, if need be), in order, that `include` lets through. */
+  /** This tab's events `include` lets through, serialized (now, if need be), in order; it stops at about `bytes` (reading no more). */
   function records(include: (key: string, entry: Entry) => unknown, bytes = Infinity): QueueRecord[] {
     const list: QueueRecord[] = [];
     for (const [key, entry] of own)
-      if (bytes > 0 && include(key, entry) && serialize(key, entry)) bytes -= recordBytes(list[list.push([key, entry.json!]) - 1]);
+      if (bytes <= 0) break;
+      else if (include(key, entry) && serialize(key, entry)) bytes -= recordBytes(list[list.push([key, entry.json!]) - 1]);
     return list;
   }
 
