@@ -110,13 +110,12 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
   /** A sweep has run since load and since the last failure (so none is due during a backoff). */
   let swept = false;
   /**
-   * Nothing in flight, and a sweep done since load (the round at load sends
-   * what earlier visits left) and since the last failure: an express send
-   * keeps the queue's order, and cuts no backoff short. A round under way
-   * with nothing out (reading the store) does not hold it back: a click that
-   * leaves the page must not wait for it; the round skips what express took.
+   * Nothing in flight, no round under way (it keeps the queue's order: a
+   * round already has the earlier events in hand), no failure since the
+   * last 2xx (express sends must not feed the backoff), and a sweep done
+   * since load (the round at load sends what earlier visits left first).
    */
-  const idle = () => !inflight.size && swept;
+  const idle = () => !inflight.size && !flushing && swept && !attempt;
 
   /** See Courier. */
   function schedule(delay: number, fresh?: boolean): void {
