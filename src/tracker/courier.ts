@@ -103,6 +103,8 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
   let halted = false;
   /** Keys in a request now, and whether that request is keepalive (it may outlive the page). */
   const inflight = new Map<string, boolean>();
+  /** Whether a request of ours carries `key` now: what a round, an express send, a sweep leave out. */
+  const carrying = (key: string) => inflight.has(key);
   /** Warned about a redirected collector. */
   let redirectWarned = 0;
   /** An express send is queued for the end of this task. */
@@ -161,14 +163,13 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     // A failed request for other tabs' events ends the round too: one failure, one backoff.
     // A round takes a few requests' worth: building more bodies in one go would be a long task.
     const budget = ROUND_REQUESTS * options().maxBatchBytes;
-    const except = (key: string) => inflight.has(key);
-    const mine = halted ? [] : outbox.unsent(false, except, budget, fresh);
+    const mine = halted ? [] : outbox.unsent(false, carrying, budget, fresh);
     if (!halted && (await send(mine))) {
       later(outbox.due());
       // More was waiting, or came while this round was out: the next round now, in a task of its own
       // (all of it once a 2xx ended the backoff).
       const still = retryAt > Date.now();
-      if (outbox.unsent(false, except, 1, still)[0]) {
+      if (outbox.unsent(false, carrying, 1, still)[0]) {
         schedule(0, still);
         return true;
       }
@@ -182,7 +183,7 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     lastSweep = Date.now();
     swept = true;
     const { others, due } = await outbox.sweep();
-    const orphans = orphansOf(others, await liveTabs(), (key) => inflight.has(key));
+    const orphans = orphansOf(others, await liveTabs(), carrying);
     // Events of live tabs, or waiting out a handover's grace: look again then.
     if (orphans.length < others.length) later(Date.now() + SWEEP_MS);
     later(due);
@@ -204,7 +205,7 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
   /** Sends one batch and hands its answer to the handler for its status. */
   async function deliver(planned: QueueRecord[], keepalive: boolean): Promise<boolean> {
     // Events handed over or acknowledged while earlier batches were out are skipped.
-    const batch = planned.filter(([key]) => !inflight.has(key) && (keyTab(key) !== tabId || outbox.waiting(key)));
+    const batch = planned.filter(([key]) => !carrying(key) && (keyTab(key) !== tabId || outbox.waiting(key)));
     // Synchronous from the check above to the request: an express send and a round never both take an event.
     const body = batch[0] ? validBody(batch, outbox) : '';
     if (!body) return true;
@@ -249,7 +250,7 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     // carried yet still get their first attempt within flushInterval (round()).
     timer.clear();
     schedule(delay);
-    if (outbox.unsent(false, (key) => inflight.has(key), 1, true)[0]) schedule(options().flushInterval, true);
+    if (outbox.unsent(false, carrying, 1, true)[0]) schedule(options().flushInterval, true);
     return false;
   }
 
@@ -270,10 +271,9 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
       queueMicrotask(() => {
         expressing = false;
         if (!endpoint() || !mayLeave() || pageHidden() || !idle()) return;
-        const except = (key: string) => inflight.has(key);
-        const mine = outbox.unsent(true, except, Math.min(EXPRESS_BYTES, options().maxBatchBytes), true);
+        const mine = outbox.unsent(true, carrying, Math.min(EXPRESS_BYTES, options().maxBatchBytes), true);
         if (!mine[0]) return;
-        const sent = deliver(mine, true).then((ok) => void (ok && outbox.unsent(false, except, 1)[0] && schedule(0)), (error) => warn('flush failed', error));
+        const sent = deliver(mine, true).then((ok) => void (ok && outbox.unsent(false, carrying, 1)[0] && schedule(0)), (error) => warn('flush failed', error));
         // A round of its own: a flush asked for meanwhile, or a timer's, goes after it (so that
         // what is recorded while it is out waits behind it, as behind any request in flight).
         flushing ||= sent.finally(() => (flushing = undefined));
