@@ -23,15 +23,21 @@ const trackAndLeave = (page, prefix, n, to) =>
     { prefix, n, to },
   );
 
+/** Opens `path` on the site and waits until its page view was answered and the collector is quiet. */
+async function openAnswered({ site, session, collector }, path) {
+  const page = await open(session, site.url(path));
+  await waitFor(() => count(collector, isPage) === 1, { message: 'the page view' });
+  await settle(collector, { quietMs: 300 });
+  return page;
+}
+
 /**
  * The collector fails (`mode`, until switched off) right after answering the page view; the visitor
  * tracks 100 events `prefix-0…` and follows a link to `to` in the same task; 1.5 s later the collector
  * is back and the visitor returns to the site: resolves once all 100 have arrived.
  */
 async function outageAsTheVisitorLeaves({ site, session, collector }, mode, prefix, to) {
-  const page = await open(session, site.url('/' + prefix));
-  await waitFor(() => count(collector, isPage) === 1, { message: 'the page view' });
-  await settle(collector, { quietMs: 300 });
+  const page = await openAnswered({ site, session, collector }, '/' + prefix);
   collector.fault({ mode, count: Infinity });
   await trackAndLeave(page, prefix + '-', 100, to);
   await page.waitForURL(to);
@@ -60,9 +66,7 @@ forEachEngine(
 
     it('R2. the collector hangs with 30 events tracked (in flight, or waiting behind the request in flight); the tab is closed; another tab of the site opens: 30/30 within the grace + 10 s', { timeout: 90_000 }, async () => {
       await scenario(run, 'R2 hung collector, tab closed', 32, {}, async ({ site, session, collector }) => {
-        const closing = await open(session, site.url('/r2'));
-        await waitFor(() => count(collector, isPage) === 1, { message: 'the page view' });
-        await settle(collector, { quietMs: 300 });
+        const closing = await openAnswered({ site, session, collector }, '/r2');
         collector.fault({ mode: 'hang', count: Infinity }); // until switched off
         await trackMany(closing, { name: 'In Flight', prefix: 'r2-', count: 30 });
         // The first 16 KiB of them (23 events) go at once and hang; the rest wait behind that request.
@@ -90,9 +94,7 @@ forEachEngine(
       await scenario(run, 'R4 fetch wrapper awaiting a timer', 62, {}, async ({ site, session, collector }) => {
         const head = `<script>(() => { const real = window.fetch; window.fetch = async function (...args) { await new Promise((r) => setTimeout(r, 50)); return real.apply(this, args); }; })();</script>`;
         site.setDefault({ head });
-        const page = await open(session, site.url('/r4'));
-        await waitFor(() => count(collector, isPage) === 1, { message: 'the page view' });
-        await settle(collector, { quietMs: 300 });
+        const page = await openAnswered({ site, session, collector }, '/r4');
         await trackAndLeave(page, 'r4-', 60, '/r4-next');
         await page.waitForURL('/r4-next');
         await waitFor(() => count(collector, byPrefix('r4-')) === 60, { timeout: 30_000, message: () => `60 events, have ${count(collector, byPrefix('r4-'))}` });
@@ -109,9 +111,7 @@ forEachEngine(
         // The site's data, written before the snippet: every later setItem of ours is refused.
         const head = `<script>try { for (let i = 0; i < 1000; i++) localStorage.setItem('site-' + i, 'x'.repeat(100000)); } catch {}</script>`;
         site.setDefault({ head });
-        const page = await open(session, site.url('/r5'));
-        await waitFor(() => count(collector, isPage) === 1, { message: 'the page view' });
-        await settle(collector, { quietMs: 300 });
+        const page = await openAnswered({ site, session, collector }, '/r5');
         await trackAndLeave(page, 'r5-', 100, '/r5-next');
         await page.waitForURL('/r5-next');
         const missing = () => [...Array(100).keys()].filter((i) => !collector.events().some((r) => r.event.properties?.k === 'r5-' + i));
@@ -144,9 +144,7 @@ forEachEngine(
 
     it('R7. healthy collector, page view answered, 20 events, link to the next page of the site: 20/20, copies counted (each under its event_id)', { timeout: 60_000 }, async () => {
       await scenario(run, 'R7 healthy, 20 events, next page', 22, {}, async ({ site, session, collector }) => {
-        const page = await open(session, site.url('/r7'));
-        await waitFor(() => count(collector, isPage) === 1, { message: 'the page view' });
-        await settle(collector, { quietMs: 300 });
+        const page = await openAnswered({ site, session, collector }, '/r7');
         await trackAndLeave(page, 'r7-', 20, '/r7-next');
         await page.waitForURL('/r7-next');
         await waitFor(() => count(collector, isPage) === 2 && count(collector, byPrefix('r7-')) === 20, { message: () => `20 events, have ${count(collector, byPrefix('r7-'))}` });
@@ -166,9 +164,7 @@ forEachEngine(
       await scenario(run, 'R8 page keepalive 30 KB at pagehide', 42, {}, async ({ site, session, collector }) => {
         const head = `<script>addEventListener('pagehide', () => fetch('/rum', { method: 'POST', body: 'x'.repeat(30000), keepalive: true }).catch(() => {}), true);</script>`;
         site.setDefault({ head });
-        const page = await open(session, site.url('/r8'));
-        await waitFor(() => count(collector, isPage) === 1, { message: 'the page view' });
-        await settle(collector, { quietMs: 300 });
+        const page = await openAnswered({ site, session, collector }, '/r8');
         await page.evaluate(() => {
           for (let i = 0; i < 40; i++) window.firstparty.track('Heavy', { k: 'r8-' + i, i, pad: 'p'.repeat(1000) });
           location.href = '/r8-next';

@@ -790,6 +790,13 @@ describe('express(): events recorded while nothing is in flight go at the end of
     return parts;
   }
 
+  /** Records `eventNames` in one task, as track() does (add, then express()), and lets its microtasks run. */
+  async function recordTask({ add, courier }: ReturnType<typeof setup>, eventNames: string[]) {
+    add(eventNames);
+    courier.express();
+    await drain();
+  }
+
   it('in one keepalive request, in a microtask of the task that recorded them, before they are stored; the 2xx leaves nothing stored', async () => {
     const { courier, add, net, store } = await ready();
     add(['A', 'B']);
@@ -833,37 +840,25 @@ describe('express(): events recorded while nothing is in flight go at the end of
 
   it('not before the first round, while a request is in flight, during a backoff, or in a hidden page', async () => {
     const before = setup();
-    before.add(['A']);
-    before.courier.express();
-    await drain();
+    await recordTask(before, ['A']);
     expect(before.net.requests).toHaveLength(0); // the round at load sends what earlier visits left first
 
     const held = deferred<any>();
     const busy = await ready({ replies: [held.promise] });
-    busy.add(['A']);
-    busy.courier.express();
-    await drain();
-    busy.add(['B']);
-    busy.courier.express();
-    await drain();
+    await recordTask(busy, ['A']);
+    await recordTask(busy, ['B']);
     expect(busy.net.names()).toEqual(['A']); // B goes behind the request in flight
 
     vi.spyOn(Math, 'random').mockReturnValue(0.5);
     const failing = await ready({ replies: [503] });
-    failing.add(['A']);
-    failing.courier.express();
-    await drain();
-    failing.add(['B']);
-    failing.courier.express();
-    await drain();
+    await recordTask(failing, ['A']);
+    await recordTask(failing, ['B']);
     expect(failing.net.names()).toEqual(['A']); // B waits for its fresh round within flushInterval, not now
 
     const hidden = await ready();
     const show = hidePage();
     try {
-      hidden.add(['A']);
-      hidden.courier.express();
-      await drain();
+      await recordTask(hidden, ['A']);
       expect(hidden.net.requests).toHaveLength(0); // a hidden page's events go by its keepalive rounds
     } finally {
       show();
@@ -886,12 +881,10 @@ describe('express(): events recorded while nothing is in flight go at the end of
   });
 
   it('a sweep set for later (another tab handed over: later()) does not stop them meanwhile', async () => {
-    const { courier, add, net } = await ready();
-    courier.later(Date.now() + HANDOVER_GRACE_MS);
-    add(['A']);
-    courier.express();
-    await drain();
-    expect(net.names()).toEqual(['A']);
+    const parts = await ready();
+    parts.courier.later(Date.now() + HANDOVER_GRACE_MS);
+    await recordTask(parts, ['A']);
+    expect(parts.net.names()).toEqual(['A']);
   });
 
   it(`takes at most EXPRESS_BYTES (${EXPRESS_BYTES}) of events; the rest go as they are stored`, async () => {
