@@ -729,6 +729,26 @@ describe('fresh events during a backoff: a retry timer never delays a first atte
     expect(net.delivered()).toEqual(['A', 'B']);
   });
 
+  it("a fresh round's failure leaves the retry its time, and the backoff its step (a page tracking offline does not push the retry out)", async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const { courier, add, net, reported } = setup({ replies: [503, 503, 503, 503] });
+    add(['A']);
+    await courier.flush(); // 503: a retry in 1 s (backoff step 0)
+    for (const name of ['B', 'C']) {
+      await vi.advanceTimersByTimeAsync(200);
+      add([name]);
+      courier.schedule(100, true);
+      await vi.advanceTimersByTimeAsync(100);
+      await settle();
+    }
+    expect(net.requests).toHaveLength(3); // B and C went fresh, and failed
+    await vi.advanceTimersByTimeAsync(400); // 1,000 ms after the first failure
+    await settle();
+    expect(net.requests).toHaveLength(4); // the retry kept its time
+    // Step 1 after the retry (2,000 ms), not step 3: the fresh failures took no steps.
+    expect(reported('failed').map((detail) => detail.retryIn)).toEqual([1000, 700, 400, 2000]);
+  });
+
   it('a fresh round with nothing fresh to send leaves the retry its time (the one timer is not lost)', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(0.5);
     const { courier, add, net } = setup({ replies: [503, 200] });
