@@ -6,8 +6,10 @@ export interface SendResult {
   status: number;
   /** Delay asked for by `Retry-After`, in ms (0 when none). */
   retryAfter: number;
-  /** The response body ('' when none was read). */
+  /** The response body as the Response gave it: '' until `read` resolves, and when none could be read. */
   text: string;
+  /** Resolves (never rejects) once the body is read into `text`: the answer is returned at its status, before. */
+  read?: Promise<unknown>;
   /**
    * The answer came after a redirect: fetch follows 307/308 with the body,
    * but turns a POST into a bodiless GET at 301/302/303, and which of them
@@ -66,25 +68,32 @@ function start(url: string, body: string, keepalive: boolean, fetchImpl: typeof 
   const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
   const bytes = keepalive ? utf8Length(body) : 0;
   keepaliveInFlight += bytes;
+  /** Once the body is read, or the request failed (one or the other): the timer and the keepalive bytes go. */
+  const release = () => (clearTimeout(timer), (keepaliveInFlight -= bytes));
   return (async () => {
     try {
       // Raced against the abort too: a replaced fetch may ignore the signal.
       const aborted = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', reject));
       const response = await Promise.race([request, aborted]);
-      const text = await Promise.race([response.text(), aborted]);
       const headers = response.headers;
-      return {
+      const result: SendResult = {
         status: response.status,
         retryAfter: retryAfterMs(headers.get('Retry-After')),
-        text: typeof text === 'string' ? text : '',
+        text: '',
         redirected: response.redirected,
         json: /json/.test(headers.get('Content-Type')!),
       };
+      // The answer counts at its status; the body (the events a 4xx refused, the rejections a 2xx
+      // reports) follows, in `read`. Waiting for it before taking a 2xx as the receipt, the next
+      // page committed first in 2 of 3 pages left right after tracking (bench/copies.mjs:
+      // 1,740–2,010 copies per 1,000 navigations; 525–585 not).
+      result.read = Promise.race([response.text(), aborted])
+        .then((text) => void (result.text = text), () => {})
+        .finally(release);
+      return result;
     } catch {
+      release();
       return NO_ANSWER;
-    } finally {
-      clearTimeout(timer);
-      keepaliveInFlight -= bytes;
     }
   })();
 }

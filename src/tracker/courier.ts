@@ -118,6 +118,8 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
    * since load (the round at load sends what earlier visits left first).
    */
   const idle = () => !inflight.size && !flushing && swept && !attempt;
+  /** A failure's backoff is under way: its retry is due later. */
+  const backingOff = () => retryAt > Date.now();
 
   /** See Courier. */
   function schedule(delay: number, fresh?: boolean): void {
@@ -138,7 +140,7 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     timer.clear();
     // Asked while flushing: what is queued now goes in one more round, after this one.
     // (Not before a retry that this round's failure made due later.)
-    if (flushing) return (next ||= flushing.then(() => ((next = undefined), retryAt > Date.now() ? schedule(0) : flush())));
+    if (flushing) return (next ||= flushing.then(() => ((next = undefined), backingOff() ? schedule(0) : flush())));
     return (flushing = (async () => {
       await outbox.written();
       // flush() sends everything queued, a round's worth at a time (bounded: a page tracking faster than it sends).
@@ -154,8 +156,9 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     halted = false;
     // During a backoff only events no request has carried go (their first attempt); the rest wait
     // for the retry. An explicit flush() sends everything.
-    const fresh = !explicit && retryAt > Date.now();
-    if (!fresh && (!lastSweep || Date.now() - lastSweep >= SWEEP_MS || Date.now() < lastSweep)) {
+    const fresh = !explicit && backingOff();
+    // (Math.abs: a clock set back delays it by at most SWEEP_MS more.)
+    if (!fresh && Math.abs(Date.now() - lastSweep) >= SWEEP_MS) {
       // Another tab flushing holds the lock: it sends the orphans; we look again next round.
       if (!(await withFlushLock(sweep))) schedule(options().flushInterval);
     }
@@ -168,7 +171,7 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
       later(outbox.due());
       // More was waiting, or came while this round was out: the next round now, in a task of its own
       // (all of it once a 2xx ended the backoff).
-      const still = retryAt > Date.now();
+      const still = backingOff();
       if (outbox.unsent(false, carrying, 1, still)[0]) {
         schedule(0, still);
         return true;
@@ -232,7 +235,8 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     attempt = retryAt = 0;
     const keys = keysOf(batch);
     pageHidden() ? outbox.handOver(keys, 0) : outbox.received(keys);
-    report('sent', sentDetail(batch, result));
+    // Once the body is read: the collector's rejections, if it says.
+    result.read!.then(() => report('sent', sentDetail(batch, result)));
     return true;
   }
 
@@ -246,7 +250,7 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     // A fresh event's first attempt failing during a backoff says nothing new: the retry keeps
     // its time. (Counted, 10,000 events tracked offline pushed it ~90 s out, one step per
     // flushInterval, and the caps waited for it.)
-    const delay = Math.max(retryAt > Date.now() ? retryAt - Date.now() : backoff(attempt++), retryAfter);
+    const delay = Math.max(backingOff() ? retryAt - Date.now() : backoff(attempt++), retryAfter);
     retryAt = Date.now() + delay;
     report('failed', { status, count: batch.length, retryIn: delay });
     // A timer set by track() meanwhile must not cut the backoff short; events no request has
@@ -307,13 +311,12 @@ async function inParallel<T>(items: T[], width: number, work: (item: T) => Promi
 
 /**
  * The `sent` event's detail for a 2xx: with what the collector says it
- * rejected, when it says (the demo's does, also logged in debug mode;
- * Firstparty's answers 200 with no detail).
+ * rejected, when it says (the demo's does; Firstparty's answers 200 with no
+ * detail). Debug mode logs it, as every library event.
  */
 function sentDetail(batch: QueueRecord[], { status, text }: SendResult) {
   const answer = parseJson(text);
   const rejected = isObject(answer) && typeof answer.rejected === 'number' ? answer.rejected : 0;
-  if (rejected) debug('the collector rejected ' + rejected + ' of ' + batch.length + ' events', answer.rejections || '');
   return { status, count: batch.length, ...(rejected && { rejected, rejections: answer!.rejections }) };
 }
 
@@ -339,6 +342,7 @@ function orphansOf(others: QueueRecord[], live: Set<string> | undefined, sending
  * single event refused is dropped: keeping it would block the queue forever.
  */
 async function refusedBatch(batch: QueueRecord[], result: SendResult, again: (records: QueueRecord[]) => Promise<boolean>, dropIt: (records: QueueRecord[]) => void): Promise<boolean> {
+  await result.read;
   const bad = named(batch, parseJson(result.text));
   if (bad[0] && bad.length < batch.length) {
     dropIt(bad);
@@ -402,7 +406,8 @@ export interface Courier {
    * and the page visible, they go in a microtask, before they are even
    * stored (up to EXPRESS_BYTES; the rest as stored). A visitor who follows
    * a link or submits a form in the same task leaves a round trip later
-   * (the next document takes one too): the answer is often read first (about half the time on 127.0.0.1: bench/copies.mjs),
+   * (the next document takes one too): the answer's status is usually read
+   * first (on 6 pages in 7 on 127.0.0.1: bench/copies.mjs),
    * so the events need no handover and are never sent twice. The request
    * is a keepalive one (16 KiB of the page's 64 KiB): if the page goes
    * first, it still arrives, and the handover only marks its events.

@@ -73,8 +73,10 @@ export type Reply =
   | 'network-error'
   /** Resolves to something that is not a Response. */
   | 'garbage'
-  /** A Response-like object whose text() rejects. */
+  /** A 503 whose text() rejects. */
   | 'bad-body'
+  /** A 200 whose text() rejects (a page's wrapper that read the body first). */
+  | 'bad-body-200'
   /** Never settles, but honours the abort signal (a hung request). */
   | 'hang'
   /** Never settles and ignores the abort signal (a broken polyfill). */
@@ -121,8 +123,11 @@ export function fakeCollector(replies: Reply[] = []) {
         request.acked = status >= 200 && status < 300;
         return { status, ok: request.acked, headers: new Headers(), text: async () => '{"status":"success"}' } as unknown as Response;
       });
-    if (reply === 'bad-body')
-      return Promise.resolve({ status: 200, ok: true, headers: new Headers(), text: () => Promise.reject(new TypeError('body stream broken')) } as unknown as Response);
+    if (reply === 'bad-body' || reply === 'bad-body-200') {
+      const status = reply === 'bad-body' ? 503 : 200;
+      request.acked = status == 200;
+      return Promise.resolve({ status, ok: request.acked, headers: new Headers(), text: () => Promise.reject(new TypeError('body stream broken')) } as unknown as Response);
+    }
     const { status, retryAfter } = typeof reply === 'number' ? { status: reply, retryAfter: undefined } : reply;
     request.acked = status >= 200 && status < 300;
     return Promise.resolve({

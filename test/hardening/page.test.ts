@@ -154,7 +154,14 @@ describe('fetch wrapped, replaced or broken', () => {
   it('fetch throwing synchronously → retried with backoff, delivered once it works, no exception', () => retriedUntilHealed('throw'));
   it('fetch rejecting (network error) → retried', () => retriedUntilHealed('network-error'));
   it('fetch resolving to garbage (42) → retried', () => retriedUntilHealed('garbage'));
-  it('fetch resolving to a Response whose body cannot be read → retried', () => retriedUntilHealed('bad-body'));
+  it('fetch resolving to a 503 whose body cannot be read → retried', () => retriedUntilHealed('bad-body'));
+  it('fetch resolving to a 200 whose body cannot be read (a wrapper read it first) → a receipt: the status is the answer, nothing sent again', async () => {
+    const { fp, net } = tracker({ replies: ['bad-body-200'] });
+    fp.track('Read By A Wrapper');
+    for (let i = 0; i < 3; i++) await vi.advanceTimersByTimeAsync(70_000);
+    expect(net.requests.map((r) => r.reply)).toEqual(['bad-body-200']);
+    expect(net.names()).toEqual(['Read By A Wrapper']);
+  });
   it('fetch hanging (honouring abort) → abandoned after the request timeout, retried', () => retriedUntilHealed('hang'));
 
   it('fetch that never settles and ignores the abort signal (a broken polyfill) → given up after the request timeout, retried', async () => {

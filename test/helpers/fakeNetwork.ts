@@ -12,6 +12,8 @@ export interface Answer {
   redirected?: boolean;
   /** Its Content-Type (default application/json, as the collector answers). */
   contentType?: string;
+  /** The body arrives once this resolves (the status comes first). */
+  bodyAfter?: Promise<unknown>;
 }
 
 export interface Request {
@@ -51,7 +53,7 @@ export function fakeFetch(replies: Reply[] = []) {
       request.status = 0;
       throw new TypeError('Failed to fetch');
     }
-    const { status, retryAfter, text: answer = '{"status":"success"}', redirected = false, contentType = 'application/json' } =
+    const { status, retryAfter, text: answer = '{"status":"success"}', redirected = false, contentType = 'application/json', bodyAfter } =
       typeof reply === 'number' ? ({ status: reply } as Answer) : reply;
     request.status = status;
     const headers = new Headers({ 'Content-Type': contentType, ...(retryAfter === undefined ? {} : { 'Retry-After': retryAfter }) });
@@ -60,7 +62,7 @@ export function fakeFetch(replies: Reply[] = []) {
       redirected,
       ok: status >= 200 && status < 300,
       headers,
-      text: async () => answer,
+      text: async () => (await bodyAfter, answer),
       json: async () => JSON.parse(answer),
     } as unknown as Response;
   });

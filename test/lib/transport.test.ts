@@ -8,7 +8,8 @@ describe('post', () => {
   it("POSTs JSON with keepalive, and credentials 'same-origin' by default (no cookies cross-origin: issue 13)", async () => {
     const net = fakeFetch([200]);
     const result = await post(URL_, '{"events":[]}', true, net.fetch);
-    expect(result).toEqual({ status: 200, retryAfter: 0, text: '{"status":"success"}', redirected: false, json: true });
+    await result.read;
+    expect(result).toEqual({ status: 200, retryAfter: 0, text: '{"status":"success"}', redirected: false, json: true, read: expect.any(Promise) });
     const { url, init } = net.requests[0];
     expect(url).toBe(URL_);
     expect(init).toMatchObject({ method: 'POST', body: '{"events":[]}', keepalive: true, credentials: 'same-origin' });
@@ -21,7 +22,7 @@ describe('post', () => {
     const pending = post(URL_, '{"events":["é"]}', true, slow);
     expect(keepaliveBytes()).toBe(17); // UTF-8 bytes, not characters
     answer({ status: 200, headers: new Headers(), text: async () => '' });
-    await pending;
+    await (await pending).read;
     expect(keepaliveBytes()).toBe(0);
     const plain = post(URL_, '{}', false, slow);
     expect(keepaliveBytes()).toBe(0);
@@ -49,8 +50,38 @@ describe('post', () => {
   it('reads the response body (Chromium holds keepalive quota until it is read)', async () => {
     const text = vi.fn(async () => '{"status":"success"}');
     const fetchImpl = (async () => ({ status: 200, headers: new Headers(), text })) as unknown as typeof fetch;
-    expect(await post(URL_, '{}', true, fetchImpl)).toEqual({ status: 200, retryAfter: 0, text: '{"status":"success"}', redirected: undefined, json: false });
+    const result = await post(URL_, '{}', true, fetchImpl);
+    await result.read;
+    expect(result).toMatchObject({ status: 200, retryAfter: 0, text: '{"status":"success"}', redirected: undefined, json: false });
     expect(text).toHaveBeenCalledTimes(1);
+  });
+
+  it("answers a 2xx at its status, before its body (the next page may commit first: bench/copies.mjs); the keepalive bytes count until the body is read", async () => {
+    let body = (_: string) => {};
+    const text = () => new Promise<string>((resolve) => (body = resolve));
+    const fetchImpl = (async () => ({ status: 200, headers: new Headers(), text })) as unknown as typeof fetch;
+    const result = await post(URL_, '{}', true, fetchImpl);
+    expect(result).toMatchObject({ status: 200, text: '' });
+    expect(keepaliveBytes()).toBe(2);
+    body('{"rejected":1}');
+    await result.read;
+    expect(result.text).toBe('{"rejected":1}');
+    expect(keepaliveBytes()).toBe(0);
+  });
+
+  it('any answer is returned at its status; its body follows in `read`, which never rejects (one that cannot be read leaves text empty)', async () => {
+    let body = (_: string) => {};
+    const fetchImpl = (async () => ({ status: 400, headers: new Headers(), text: () => new Promise<string>((resolve) => (body = resolve)) })) as unknown as typeof fetch;
+    const result = await post(URL_, '{}', false, fetchImpl);
+    expect(result).toMatchObject({ status: 400, text: '' });
+    body('{"rejections":[{"index":0}]}');
+    await result.read;
+    expect(result.text).toBe('{"rejections":[{"index":0}]}');
+    const broken = (async () => ({ status: 503, headers: new Headers(), text: () => Promise.reject(new TypeError('body stream broken')) })) as unknown as typeof fetch;
+    const unread = await post(URL_, '{}', true, broken);
+    await unread.read;
+    expect(unread).toMatchObject({ status: 503, text: '' });
+    expect(keepaliveBytes()).toBe(0);
   });
 
   it('abandons a request that does not answer within REQUEST_TIMEOUT_MS', async () => {
