@@ -6,7 +6,11 @@
 // insertion → ready, and prints the functions with the most self time. Our
 // minified frames are mapped back to src/ through dist/firstparty.min.js.map.
 // With `deliver` last (`profile.mjs ours 1000 deliver`) the profile runs on
-// until the collector has all n events.
+// until the collector has all n events. With `first` (`profile.mjs ours
+// first`), it is a first visit: script insertion → ready, and the 3 s after
+// (the page view's batch, the store's first writes). PROFILE_THROTTLE=6 slows
+// the CPU 6× (Chromium's Emulation.setCPUThrottlingRate: a low-end Android
+// phone); the long tasks (≥ 50 ms) of the profiled window are listed too.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,6 +20,10 @@ import { launchBrowser, startServers, startDemoCollector, trackLoop, warmConnect
 
 const id = process.argv[2] || 'ours';
 const profileInit = process.argv[3] === 'init';
+const profileFirst = process.argv[3] === 'first';
+const THROTTLE = Number(process.env.PROFILE_THROTTLE) || 1;
+/** Long tasks as the page sees them, from the start (what the library's own tasks cost). */
+const LONGTASKS = `window.__longtasks = []; try { new PerformanceObserver((list) => list.getEntries().forEach((e) => window.__longtasks.push([e.startTime, e.duration]))).observe({ type: 'longtask', buffered: true }); } catch {}`;
 const profileDelivery = process.argv[4] === 'deliver' || process.argv[3] === 'deliver';
 const n = Number(process.argv[3]) || 1000; // `profile.mjs ours 1000 deliver`: until all n are delivered
 
@@ -83,6 +91,7 @@ async function main() {
   const mapOurs = sourceMapper(path.join(REPO_ROOT, 'dist/firstparty.min.js.map'));
   try {
     const context = await env.browser.newContext({ userAgent: env.userAgent });
+    await context.addInitScript(LONGTASKS);
     const page = await context.newPage();
     const server = net.servers[id];
     await page.goto(`${net.site.origin}/p/${id}.html`);
@@ -90,15 +99,26 @@ async function main() {
     const cdp = await context.newCDPSession(page);
     await cdp.send('Profiler.enable');
     await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+    if (THROTTLE > 1) await cdp.send('Emulation.setCPUThrottlingRate', { rate: THROTTLE });
+    const slowed = THROTTLE > 1 ? `, CPU ${THROTTLE}× slower` : '';
     let profile;
-    if (profileInit) {
+    let from = 0;
+    if (profileFirst) {
+      from = await page.evaluate(() => performance.now());
+      await cdp.send('Profiler.start');
+      const ms = await page.evaluate(peer.init, { origin: server.origin, key: WRITE_KEY });
+      await page.waitForTimeout(3000);
+      ({ profile } = await cdp.send('Profiler.stop'));
+      console.log(`${peer.label}: first visit: init ${ms.toFixed(1)} ms, then 3 s${slowed} (profiler on: slower than the bench)\n`);
+    } else if (profileInit) {
       await cdp.send('Profiler.start');
       const ms = await page.evaluate(peer.init, { origin: server.origin, key: WRITE_KEY });
       ({ profile } = await cdp.send('Profiler.stop'));
-      console.log(`${peer.label}: init (script insertion → ready) ${ms.toFixed(1)} ms (profiler on: slower than the bench)\n`);
+      console.log(`${peer.label}: init (script insertion → ready) ${ms.toFixed(1)} ms${slowed} (profiler on: slower than the bench)\n`);
     } else {
       await page.evaluate(peer.init, { origin: server.origin, key: WRITE_KEY });
-      await page.waitForTimeout(500);
+      await page.waitForTimeout(500 * THROTTLE);
+      from = await page.evaluate(() => performance.now());
       await cdp.send('Profiler.start');
       const loop = await page.evaluate(trackLoop, { n, run: 'profile', name: 'Bench Event' });
       let delivered = '';
@@ -107,7 +127,7 @@ async function main() {
         delivered = at ? `, all delivered ${(at - loop.endWall).toFixed(0)} ms after the loop` : `, only ${server.stats('profile').ids.size} delivered`;
       }
       ({ profile } = await cdp.send('Profiler.stop'));
-      console.log(`${peer.label}: ${n} track() calls: loop ${loop.sync.toFixed(1)} ms, until the next task ${loop.next.toFixed(1)} ms${delivered} (profiler on: slower than the bench)\n`);
+      console.log(`${peer.label}: ${n} track() calls: loop ${loop.sync.toFixed(1)} ms, until the next task ${loop.next.toFixed(1)} ms${delivered}${slowed} (profiler on: slower than the bench)\n`);
     }
 
     const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
@@ -140,6 +160,8 @@ async function main() {
     console.log(show(byFunction, 30));
     console.log('\nSelf time by file:');
     console.log(show(byFile, 15));
+    const longtasks = await page.evaluate((from) => window.__longtasks.filter(([t, d]) => t + d >= from), from);
+    console.log(`\nLong tasks (≥ 50 ms) in the profiled window: ${longtasks.map(([t, d]) => `${d.toFixed(0)} ms at +${(t - from).toFixed(0)} ms`).join(', ') || 'none'}`);
     await context.close();
   } finally {
     await env.close();
