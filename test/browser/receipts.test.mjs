@@ -106,7 +106,7 @@ forEachEngine(
       });
     });
 
-    chromiumOnly("R5. the site's own data fills localStorage; healthy collector, the visitor leaves right after tracking: 100/100 (copies counted: the marks live only in memory)", { timeout: 90_000 }, async () => {
+    chromiumOnly("R5. the site's own data fills localStorage; healthy collector, the visitor leaves right after tracking: 100/100 (copies counted: re-send case 1, as with localStorage free, and case 7)", { timeout: 90_000 }, async () => {
       await scenario(run, 'R5 localStorage full, leave', 102, {}, async ({ site, session, collector }) => {
         // The site's data, written before the snippet: every later setItem of ours is refused.
         const head = `<script>try { for (let i = 0; i < 1000; i++) localStorage.setItem('site-' + i, 'x'.repeat(100000)); } catch {}</script>`;
@@ -120,7 +120,10 @@ forEachEngine(
         await settle(collector);
         expectEveryCallById(collector, 102);
         const { duplicates } = tally(collector, byPrefix('r5-'));
-        return duplicates ? `${duplicates} copies (same event_id): re-send case 7` : '';
+        // The copies are mostly re-send case 1, not the marks: the events past the 16 KiB express send
+        // go in the page-hide handover, whose answer no page reads. The same 100-event leave with
+        // localStorage free had 73–100 copies in 3 runs (2026-12-07).
+        return duplicates ? `${duplicates} copies (same event_id): re-send cases 1 and 7` : '';
       });
     });
 
