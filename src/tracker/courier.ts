@@ -235,8 +235,7 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     attempt = retryAt = 0;
     const keys = keysOf(batch);
     pageHidden() ? outbox.handOver(keys, 0) : outbox.received(keys);
-    // Once the body is read: the collector's rejections, if it says.
-    result.read!.then(() => report('sent', sentDetail(batch, result)));
+    result.read!.then(() => report('sent', sentDetail(batch, result))); // with the body's rejections, if any
     return true;
   }
 
@@ -247,9 +246,8 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     // The next round reads the whole store, which applies the caps while the collector fails.
     lastSweep = 0;
     swept = false;
-    // A fresh event's first attempt failing during a backoff says nothing new: the retry keeps
-    // its time. (Counted, 10,000 events tracked offline pushed it ~90 s out, one step per
-    // flushInterval, and the caps waited for it.)
+    // A fresh event's first attempt failing during a backoff says nothing new: the retry keeps its
+    // time (10,000 events tracked offline pushed it ~90 s out, a step a second, and the caps with it).
     const delay = Math.max(backingOff() ? retryAt - Date.now() : backoff(attempt++), retryAfter);
     retryAt = Date.now() + delay;
     report('failed', { status, count: batch.length, retryIn: delay });
