@@ -65,6 +65,7 @@ const BUDGETS = {
   //     +12 B a fresh round's failure leaves the retry its time; 11,495 B.
   //     −12 B a 2xx the receipt at its status (+41 B), paid for by backingOff()
   //           and one debug line fewer; 11,483 B.
+  //     +10 B the spill at page hide takes first what no handover carries; 11,493 B.
   iifeBrotli: 11500,
   // The 1,000 B plus the fast-bounce fallback's privacy checks (GPC,
   // opt-out, consent, waiting calls): 100 B that must not be traded for bytes.

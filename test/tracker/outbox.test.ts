@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { recordBytes } from '../../src/lib/batch';
 import { createKeyMaker } from '../../src/lib/eventKey';
 import { logState } from '../../src/lib/log';
-import { localStorageStore, memoryStore, type EventStore } from '../../src/lib/queue';
+import { localStorageStore, memoryStore, type EventStore, type QueueRecord } from '../../src/lib/queue';
 import { HANDOVER_GRACE_MS, MARKS } from '../../src/tracker/outbox';
 import { refuseLocalStorage } from '../helpers/cookieJar';
 import { deferred, drain } from '../helpers/fakeNetwork';
@@ -293,6 +293,17 @@ describe('outbox: rescue()', () => {
     expect(await stored(store)).toEqual(['A']);
     // They are still this tab's to send.
     expect(namesOf(outbox.unsent(false, none))).toEqual(['A', 'B', 'C']);
+  });
+
+  it("spills first, on their own, the events no handover carries: a localStorage nearly full still takes them (receipts R5 lost the 4 a handover had no room for)", async () => {
+    // A spill store with room for 2 events at a time, as a localStorage the site has filled.
+    const room = localStorageStore(SPILL_KEY);
+    const spill = { ...room, put: (records: QueueRecord[]) => (records.length > 2 ? Promise.reject(new Error('full')) : room.put(records)) };
+    const { outbox, add } = startOutbox({ spill });
+    const keys = ['A', 'B', 'C', 'D', 'E'].map((name) => add(name));
+    outbox.handOver(keys.slice(0, 3), -1); // the handover's 64 KiB took A, B and C
+    outbox.rescue();
+    expect(namesOf(await room.all())).toEqual(['D', 'E']);
   });
 
   it('spills nothing when everything is stored', async () => {
