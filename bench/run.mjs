@@ -18,7 +18,8 @@
 // Environment: BENCH_RUNS (page loads per tracker, default 5), BENCH_PEERS
 // (comma-separated ids to run, e.g. `floor,ours`), BENCH_OUT (report path; `-`
 // to skip writing), CHROME_PATH, BENCH_VERBOSE=1 (page errors), BENCH_ROUTE=1
-// (also abort non-loopback requests with a playwright route; see lib/browser.mjs).
+// (also abort non-loopback requests with a playwright route; see lib/browser.mjs),
+// BENCH_THROTTLED=0 (skip the low-end phone runs: lib/throttled.mjs).
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,6 +29,7 @@ import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { loadPeers, REPO_ROOT, WRITE_KEY } from './lib/peers.mjs';
 import { launchBrowser, startServers, startDemoCollector, snapshotDist, LONGTASK_OBSERVER, trackLoop, warmConnection } from './lib/browser.mjs';
+import { measureOfflineDrain, measureThrottledBurst, measureThrottledLoad, THROTTLE } from './lib/throttled.mjs';
 
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS) || 5);
 const ONLY = process.env.BENCH_PEERS ? process.env.BENCH_PEERS.split(',').map((s) => s.trim()) : null;
@@ -86,6 +88,12 @@ function fmtMs(x) {
 }
 const fmtInt = (x) => (x == null ? '—' : Math.round(x).toLocaleString('en-US'));
 const fmtBytes = (x) => (x == null ? '—' : Math.round(x).toLocaleString('en-US') + ' B');
+/** A longest-task figure from the longtask observer: 0 means no task reached 50 ms. */
+function fmtLong(x) {
+  if (x == null) return '—';
+  return x ? fmtMs(x) : 'none ≥ 50 ms';
+}
+
 function fmtKB(x) {
   if (x == null) return '—';
   return x >= 1024 ? (x / 1024).toFixed(1) + ' KB' : x + ' B';
@@ -437,7 +445,16 @@ function targets(c) {
     initRow,
     targetRow('longest task, 10,000 events in one second', '≤ 50 ms', burstLongest('ours'), fmtMs, (v) => v <= 50, best(burstLongest, fmtMs)),
   ];
-  return [['issue 11', issue11], ['issue 6', issue6]];
+  const slow = c.throttled || {};
+  const under50 = (v) => v < 50;
+  const issue23 = slow.loads?.ours ? [
+    targetRow(`first visit, CPU ${THROTTLE}× slower: longest task`, '< 50 ms', slow.loads.ours.firstVisit, fmtLong, under50, best((id) => slow.loads[id]?.firstVisit, fmtLong)),
+    targetRow(`after 1,000 \`track()\`, CPU ${THROTTLE}× slower: the tracker's longest task`, '< 50 ms', slow.loads.ours.burst, fmtLong, under50, best((id) => slow.loads[id]?.burst, fmtLong)),
+    targetRow(`${fmtInt(LONG_N)} events in one second, CPU ${THROTTLE}× slower: longest task`, '< 50 ms', slow.burst?.longest, fmtLong, under50, '— (ours only)'),
+    targetRow('50,000 events queued offline, then delivered (1×): longest task', '< 50 ms', slow.drain?.longest, fmtLong, under50, '— (ours only)'),
+    initRow,
+  ] : [];
+  return [['issue 11', issue11], ['issue 6', issue6], ...(issue23[0] ? [['issue 23', issue23]] : [])];
 }
 
 const metCount = (rows) => `${rows.filter((t) => t.ok === true).length} of ${rows.length}`;
@@ -605,6 +622,32 @@ function burstSection({ peers, bursts }) {
   return lines;
 }
 
+/** The throttled runs (lib/throttled.mjs): one page load per tracker. */
+function throttledSection({ peers, throttled }) {
+  if (!throttled || !Object.keys(throttled.loads).length) return [];
+  const lines = [
+    `## A low-end phone: CPU ${THROTTLE}× slower (issue 23)`,
+    '',
+    `One page load per tracker with Chromium's CPU throttled ${THROTTLE}× (\`Emulation.setCPUThrottlingRate\`), a first visit (empty storage). `
+      + '**first visit**: the longest task from script insertion to 3 s after ready; **after 1,000 `track()`**: the longest task after the loop\'s own, '
+      + 'until the collector had all 1,000 (30 s at most). Both from the page\'s `PerformanceObserver(\'longtask\')`: "none" means no task reached 50 ms. Goal: < 50 ms.',
+    '',
+    '| tracker | first visit: longest task | after 1,000 `track()`: longest task | delivered |',
+    '|---|---:|---:|---:|',
+  ];
+  for (const peer of peers) {
+    const t = throttled.loads[peer.id];
+    if (!t) continue;
+    if (t.error) lines.push(`| ${peer.label} | failed: ${t.error} | | |`);
+    else lines.push(`| ${peer.label} | ${fmtLong(t.firstVisit)} | ${fmtLong(t.burst)} | ${peer.delivers === false ? 'n/a' : fmtInt(t.delivered)} |`);
+  }
+  const { burst, drain } = throttled;
+  lines.push('');
+  if (burst) lines.push(burst.error ? `Ours, ${fmtInt(LONG_N)} events in one second at ${THROTTLE}×: failed: ${burst.error}` : `Ours, ${fmtInt(LONG_N)} events in one second at ${THROTTLE}×: ${fmtInt(burst.delivered)} of ${fmtInt(burst.tracked)} delivered; longest task ${fmtLong(burst.longest)}.`, '');
+  if (drain) lines.push(drain.error ? `Ours, 50,000 events queued offline then delivered (1×): failed: ${drain.error}` : `Ours, ${fmtInt(drain.n)} events tracked offline (1,000 a task; \`maxQueueBytes\` 64 MiB), then online (1×): ${fmtInt(drain.delivered)} delivered in ${drain.seconds == null ? '—' : drain.seconds.toFixed(1) + ' s'}; longest task from going online ${fmtLong(drain.longest)}.`, '');
+  return lines;
+}
+
 function setupSection({ peers, chromeArgs, blocked }) {
   return [
     '## How each tracker was set up',
@@ -628,7 +671,7 @@ function setupSection({ peers, chromeArgs, blocked }) {
 
 /** BENCHMARKS.md: the targets, ours beside the peers, then each measurement in detail. */
 function buildReport(c) {
-  return [headerSection, targetsSection, summarySection, sizeSection, costsSection, ratiosSection, burstSection, setupSection].flatMap((section) => section(c)).join('\n');
+  return [headerSection, targetsSection, summarySection, sizeSection, costsSection, ratiosSection, burstSection, throttledSection, setupSection].flatMap((section) => section(c)).join('\n');
 }
 
 /** The targets on stderr too, met or not, so a run whose report goes elsewhere still says where we stand. */
@@ -696,6 +739,22 @@ async function main() {
       + (b.error ? `  ERROR ${b.error}` : ''));
   }
 
+  // A low-end phone (issue 23): one throttled load per tracker; ours also at 10,000/s and draining 50,000.
+  const throttled = { loads: {}, burst: null, drain: null };
+  if (process.env.BENCH_THROTTLED !== '0') {
+    for (const peer of peers) {
+      const t = (throttled.loads[peer.id] = await measureThrottledLoad(env, site, peer, servers[peer.id], newRun(peer, 'slow')));
+      log(`  ${THROTTLE}× ${peer.id.padEnd(9)} first visit ${fmtLong(t.firstVisit)}  after 1,000 track() ${fmtLong(t.burst)}` + (t.error ? `  ERROR ${t.error}` : ''));
+    }
+    const ours = peers.find((p) => p.id === 'ours');
+    if (ours) {
+      throttled.burst = await measureThrottledBurst(env, site, ours, servers.ours, newRun(ours, 'slow-burst'), trackBurst);
+      log(`  ${THROTTLE}× ours      10,000/s: ${throttled.burst.delivered ?? '—'} delivered, longest ${fmtLong(throttled.burst.longest)}` + (throttled.burst.error ? `  ERROR ${throttled.burst.error}` : ''));
+      throttled.drain = await measureOfflineDrain(env, site, ours, servers.ours, newRun(ours, 'drain'));
+      log(`  1× ours      offline 50,000: ${throttled.drain.delivered ?? '—'} delivered in ${throttled.drain.seconds?.toFixed(1) ?? '—'} s, longest ${fmtLong(throttled.drain.longest)}` + (throttled.drain.error ? `  ERROR ${throttled.drain.error}` : ''));
+    }
+  }
+
   // Sizes: every script file each tracker's page loaded (first round), plus our inlined snippet.
   const sizeRows = [];
   for (const peer of peers) {
@@ -725,7 +784,7 @@ async function main() {
   }
   fs.rmSync(dataDir, { recursive: true, force: true });
   const elapsed = Date.now() - started;
-  const context = reportContext({ machine, browserVersion, chromeArgs: env.args, peers, results, bursts, sizeRows, elapsed, runs: RUNS, blocked: [...blockedAll] });
+  const context = reportContext({ machine, browserVersion, chromeArgs: env.args, peers, results, bursts, sizeRows, elapsed, runs: RUNS, blocked: [...blockedAll], throttled });
   const report = buildReport(context);
   console.log(report);
   logTargets(context);
