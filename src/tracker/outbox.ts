@@ -232,17 +232,11 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, st
     rescue(): void {
       if (deleting.size) mark((marks) => deleting.forEach((key) => (marks[key] = 0)));
       const batch = records((_, entry) => !entry.stored);
-      // Taken as stored once the spill store has them (localStorage full: the normal write still runs).
-      // Those no handover carries first, on their own: a localStorage the site has filled may still
-      // take a few (one write of all 75 was refused, and R5 lost the 4 the handover had no room for).
+      // Those no handover carries first, on their own: a filled localStorage may still take a few (R5 lost the
+      // 4 of 100 the handover had no room for). Taken as stored once spilled (the normal write still runs).
       if (spill)
         [batch.filter(([key]) => !own.get(key)!.handed), batch.filter(([key]) => own.get(key)!.handed)].forEach(
-          (part) =>
-            part[0] &&
-            spill.put(part).then(
-              () => part.forEach(([key]) => settled(own.get(key))),
-              () => debug('could not spill events at page hide'),
-            ),
+          (part) => part[0] && spill.put(part).then(() => part.forEach(([key]) => settled(own.get(key))), () => debug('could not spill events at page hide')),
         );
     },
 
