@@ -16,14 +16,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadPeers, REPO_ROOT, WRITE_KEY } from './lib/peers.mjs';
-import { launchBrowser, startServers, startDemoCollector, trackLoop, warmConnection } from './lib/browser.mjs';
+import { launchBrowser, LONGTASK_OBSERVER, startServers, startDemoCollector, trackLoop, warmConnection } from './lib/browser.mjs';
 
 const id = process.argv[2] || 'ours';
 const profileInit = process.argv[3] === 'init';
 const profileFirst = process.argv[3] === 'first';
 const THROTTLE = Number(process.env.PROFILE_THROTTLE) || 1;
-/** Long tasks as the page sees them, from the start (what the library's own tasks cost). */
-const LONGTASKS = `window.__longtasks = []; try { new PerformanceObserver((list) => list.getEntries().forEach((e) => window.__longtasks.push([e.startTime, e.duration]))).observe({ type: 'longtask', buffered: true }); } catch {}`;
 const profileDelivery = process.argv[4] === 'deliver' || process.argv[3] === 'deliver';
 const n = Number(process.argv[3]) || 1000; // `profile.mjs ours 1000 deliver`: until all n are delivered
 
@@ -91,7 +89,7 @@ async function main() {
   const mapOurs = sourceMapper(path.join(REPO_ROOT, 'dist/firstparty.min.js.map'));
   try {
     const context = await env.browser.newContext({ userAgent: env.userAgent });
-    await context.addInitScript(LONGTASKS);
+    await context.addInitScript(LONGTASK_OBSERVER);
     const page = await context.newPage();
     const server = net.servers[id];
     await page.goto(`${net.site.origin}/p/${id}.html`);
