@@ -28,7 +28,7 @@ import zlib from 'node:zlib';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { loadPeers, REPO_ROOT, WRITE_KEY } from './lib/peers.mjs';
-import { launchBrowser, startServers, startDemoCollector, snapshotDist, LONGTASK_OBSERVER, trackLoop, warmConnection } from './lib/browser.mjs';
+import { launchBrowser, newPage, startServers, startDemoCollector, snapshotDist, trackLoop, USE_ROUTE, warmConnection } from './lib/browser.mjs';
 import { measureOfflineDrain, measureThrottledBurst, measureThrottledLoad, THROTTLE } from './lib/throttled.mjs';
 
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS) || 5);
@@ -52,7 +52,6 @@ const LONG_STALL_TIMEOUT = 5_000;
 const PEER_BUDGET = 75_000; // no further page loads for a tracker whose next one would take its loads past this
 const SETTLE_MS = 500; // after ready, before the loop: lets post-init work (storage, config) finish
 const EVENT_NAME = 'Bench Event';
-const USE_ROUTE = process.env.BENCH_ROUTE === '1';
 
 const started = Date.now();
 const wall = () => performance.timeOrigin + performance.now();
@@ -185,27 +184,6 @@ function trackBurst({ total, ticks, run, name, deadline }) {
 
 // ---- measurement --------------------------------------------------------------
 
-
-async function newPage(env, blocked) {
-  const context = await env.browser.newContext({ userAgent: env.userAgent, viewport: { width: 1280, height: 800 } });
-  // Nothing may leave loopback. The browser itself sends everything but
-  // loopback to the sink proxy (lib/browser.mjs); BENCH_ROUTE=1 also aborts such
-  // requests in playwright (it intercepts every request, loopback too, which
-  // slows trackers that send one request per event).
-  if (USE_ROUTE) await context.route(
-    (url) => !/^(127\.0\.0\.1|localhost|\[::1\])$/.test(url.hostname) && /^(https?|wss?):$/.test(url.protocol),
-    (route) => route.abort('blockedbyclient'),
-  );
-  await context.addInitScript(LONGTASK_OBSERVER);
-  const page = await context.newPage();
-  page.on('request', (request) => {
-    const url = new URL(request.url());
-    if (/^(https?|wss?):$/.test(url.protocol) && !/^(127\.0\.0\.1|localhost|\[::1\])$/.test(url.hostname)) blocked.push(request.url());
-  });
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('Performance.enable');
-  return { context, page, cdp };
-}
 
 async function taskMetrics(cdp) {
   const { metrics } = await cdp.send('Performance.getMetrics');
@@ -741,19 +719,22 @@ async function main() {
 
   // A low-end phone (issue 23): one throttled load per tracker; ours also at 10,000/s and draining 50,000.
   const throttled = { loads: {}, burst: null, drain: null };
+  const slowBlocked = [];
   if (process.env.BENCH_THROTTLED !== '0') {
     for (const peer of peers) {
-      const t = (throttled.loads[peer.id] = await measureThrottledLoad(env, site, peer, servers[peer.id], newRun(peer, 'slow')));
+      const t = (throttled.loads[peer.id] = await measureThrottledLoad(env, site, peer, servers[peer.id], newRun(peer, 'slow'), slowBlocked));
       log(`  ${THROTTLE}× ${peer.id.padEnd(9)} first visit ${fmtLong(t.firstVisit)}  after 1,000 track() ${fmtLong(t.burst)}` + (t.error ? `  ERROR ${t.error}` : ''));
     }
     const ours = peers.find((p) => p.id === 'ours');
     if (ours) {
-      throttled.burst = await measureThrottledBurst(env, site, ours, servers.ours, newRun(ours, 'slow-burst'), trackBurst);
+      throttled.burst = await measureThrottledBurst(env, site, ours, servers.ours, newRun(ours, 'slow-burst'), trackBurst, slowBlocked);
       log(`  ${THROTTLE}× ours      10,000/s: ${throttled.burst.delivered ?? '—'} delivered, longest ${fmtLong(throttled.burst.longest)}` + (throttled.burst.error ? `  ERROR ${throttled.burst.error}` : ''));
-      throttled.drain = await measureOfflineDrain(env, site, ours, servers.ours, newRun(ours, 'drain'));
+      throttled.drain = await measureOfflineDrain(env, site, ours, servers.ours, newRun(ours, 'drain'), slowBlocked);
       log(`  1× ours      offline 50,000: ${throttled.drain.delivered ?? '—'} delivered in ${throttled.drain.seconds?.toFixed(1) ?? '—'} s, longest ${fmtLong(throttled.drain.longest)}` + (throttled.drain.error ? `  ERROR ${throttled.drain.error}` : ''));
     }
   }
+
+  slowBlocked.forEach((u) => blockedAll.add(`throttled: ${u}`));
 
   // Sizes: every script file each tracker's page loaded (first round), plus our inlined snippet.
   const sizeRows = [];

@@ -109,6 +109,35 @@ export const LONGTASK_OBSERVER = `(() => {
   } catch (e) {}
 })();`;
 
+/** BENCH_ROUTE=1: also abort non-loopback requests with a playwright route (see newPage()). */
+export const USE_ROUTE = process.env.BENCH_ROUTE === '1';
+
+/**
+ * A fresh context (a first visit: empty storage) and page with the longtask
+ * observer and CDP's Performance domain on; every non-loopback request it
+ * tries is pushed to `blocked`.
+ */
+export async function newPage(env, blocked, viewport = { width: 1280, height: 800 }) {
+  const context = await env.browser.newContext({ userAgent: env.userAgent, viewport });
+  // Nothing may leave loopback. The browser itself sends everything but
+  // loopback to the sink proxy (launchBrowser()); BENCH_ROUTE=1 also aborts such
+  // requests in playwright (it intercepts every request, loopback too, which
+  // slows trackers that send one request per event).
+  if (USE_ROUTE) await context.route(
+    (url) => !/^(127\.0\.0\.1|localhost|\[::1\])$/.test(url.hostname) && /^(https?|wss?):$/.test(url.protocol),
+    (route) => route.abort('blockedbyclient'),
+  );
+  await context.addInitScript(LONGTASK_OBSERVER);
+  const page = await context.newPage();
+  page.on('request', (request) => {
+    const url = new URL(request.url());
+    if (/^(https?|wss?):$/.test(url.protocol) && !/^(127\.0\.0\.1|localhost|\[::1\])$/.test(url.hostname)) blocked.push(request.url());
+  });
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Performance.enable');
+  return { context, page, cdp };
+}
+
 /** In-page: opens the connection to the tracker's origin, as DNS/TCP setup is not the tracker's cost. */
 export function warmConnection({ origin }) {
   return fetch(origin + '/bench-warm', { mode: 'no-cors', credentials: 'include', cache: 'no-store' })

@@ -14,7 +14,7 @@
 //                offline (maxQueueBytes raised to 64 MiB so none is capped),
 //                then online: the longest task until all are delivered.
 
-import { LONGTASK_OBSERVER, trackLoop, warmConnection } from './browser.mjs';
+import { newPage, trackLoop, warmConnection } from './browser.mjs';
 import { WRITE_KEY } from './peers.mjs';
 
 /** The CPU slowdown of the throttled runs. */
@@ -24,14 +24,14 @@ export const THROTTLE = 6;
 const longest = (page, from, to = Infinity) =>
   page.evaluate(([from, to]) => window.__longtasks.filter(([t, d]) => t + d > from && t < to).reduce((m, [, d]) => Math.max(m, d), 0), [from, to]);
 
-/** A fresh context (a first visit: empty storage) with the longtask observer, on the tracker's page. */
-async function openPage(env, site, peer, server, rate) {
-  const context = await env.browser.newContext({ userAgent: env.userAgent, viewport: { width: 412, height: 915 } });
-  await context.addInitScript(LONGTASK_OBSERVER);
-  const page = await context.newPage();
+/**
+ * The tracker's page in a phone-sized first visit (newPage(): non-loopback requests go to
+ * `blocked`), the connection warmed, the CPU slowed `rate`×.
+ */
+async function openPage(env, site, peer, server, rate, blocked) {
+  const { context, page, cdp } = await newPage(env, blocked, { width: 412, height: 915 });
   await page.goto(`${site.origin}/p/${peer.id}.html`);
   await page.evaluate(warmConnection, { origin: server.origin });
-  const cdp = await context.newCDPSession(page);
   if (rate > 1) await cdp.send('Emulation.setCPUThrottlingRate', { rate });
   return { context, page };
 }
@@ -40,8 +40,8 @@ async function openPage(env, site, peer, server, rate) {
  * One throttled page load of `peer`: its first visit, then 1,000 track() and
  * their delivery. Resolves with the longest task of each (ms; 0: none ≥ 50 ms).
  */
-export async function measureThrottledLoad(env, site, peer, server, run) {
-  const { context, page } = await openPage(env, site, peer, server, THROTTLE);
+export async function measureThrottledLoad(env, site, peer, server, run, blocked) {
+  const { context, page } = await openPage(env, site, peer, server, THROTTLE, blocked);
   const out = {};
   try {
     const from = await page.evaluate(() => performance.now());
@@ -64,8 +64,8 @@ export async function measureThrottledLoad(env, site, peer, server, run) {
 }
 
 /** 10,000 track() calls within one second, throttled: the longest task (ours). */
-export async function measureThrottledBurst(env, site, peer, server, run, trackBurst) {
-  const { context, page } = await openPage(env, site, peer, server, THROTTLE);
+export async function measureThrottledBurst(env, site, peer, server, run, trackBurst, blocked) {
+  const { context, page } = await openPage(env, site, peer, server, THROTTLE, blocked);
   try {
     await page.evaluate(peer.init, { origin: server.origin, key: WRITE_KEY });
     await page.waitForTimeout(3000);
@@ -83,8 +83,8 @@ export async function measureThrottledBurst(env, site, peer, server, run, trackB
  * Ours, unthrottled: 50,000 events tracked offline (1,000 a task), then
  * online; the longest task from going online until all 50,000 arrived.
  */
-export async function measureOfflineDrain(env, site, peer, server, run, n = 50_000) {
-  const { context, page } = await openPage(env, site, peer, server, 1);
+export async function measureOfflineDrain(env, site, peer, server, run, blocked, n = 50_000) {
+  const { context, page } = await openPage(env, site, peer, server, 1, blocked);
   try {
     await page.evaluate(({ origin, key }) => new Promise((resolve) => {
       window.firstparty.load(key, origin, { maxQueueBytes: 64 * 1024 * 1024 });
