@@ -107,6 +107,32 @@ describe('timezone', () => {
     expect(format).toHaveBeenCalledTimes(1);
   });
 
+  it('where Temporal is, is read from it at call time, without Intl.DateTimeFormat', () => {
+    const format = vi.spyOn(Intl, 'DateTimeFormat');
+    vi.stubGlobal('Temporal', { Now: { timeZoneId: () => 'Asia/Kathmandu' } });
+    try {
+      expect(timezone(false)).toBe('Asia/Kathmandu');
+      expect(captureContext('1.0.0').timezone).toBe('Asia/Kathmandu');
+      expect(format).not.toHaveBeenCalled();
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it('a Temporal that throws leaves the event without a time zone, and nothing throws', () => {
+    vi.stubGlobal('Temporal', { Now: { timeZoneId: () => { throw new RangeError('polyfill'); } } });
+    try {
+      expect(timezone(false)).toBe('');
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it('without Temporal, is pending until computed (at send)', () => {
+    expect(timezone(false)).toBe('\0tz');
+    expect(timezone()).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone);
+  });
+
   it('by default neither reads nor writes localStorage (storage none, no consent)', () => {
     localStorage.setItem(TZ, offset() + ' Antarctica/Troll');
     const read = vi.spyOn(Storage.prototype, 'getItem');
