@@ -114,15 +114,15 @@ export function createOutbox({ store, spill, tabId, nextKey, limits, failing, st
 
   /** Serializes the buffer for up to `budget` ms and queues the write; more slices follow in later tasks. */
   function writeSlice(budget = SLICE_MS): void {
-    const start = performance.now();
+    const start = performance.now(), batch: QueueRecord[] = [];
     let taken = 0;
     // The clock is read every 32 events: reading it costs more than a small event.
-    while (taken < buffer.length && (taken & 31 || performance.now() - start < budget)) taken++;
-    const batch: QueueRecord[] = [];
-    for (const key of buffer.splice(0, taken)) {
+    while (taken < buffer.length && (taken & 31 || performance.now() - start < budget)) {
+      const key = buffer[taken++];
       const entry = own.get(key);
       if (entry && serialize(key, entry)) batch.push([key, entry.json!]);
     }
+    buffer.splice(0, taken);
     if (batch[0]) writing = writing.then(() => persist(batch));
     if (buffer[0]) setTimeout(writeSlice);
   }
