@@ -129,37 +129,51 @@ async function main() {
     }
 
     const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
-    const selfUs = new Map();
-    profile.samples.forEach((sample, i) => selfUs.set(sample, (selfUs.get(sample) || 0) + (profile.timeDeltas[i] || 0)));
-    const byFunction = new Map();
-    const byFile = new Map();
-    let total = 0;
-    for (const [nodeId, us] of selfUs) {
-      const frame = nodes.get(nodeId).callFrame;
-      if (frame.functionName === '(idle)' || frame.functionName === '(program)') continue;
-      total += us;
-      const file = frame.url ? frame.url.split('/').pop() : '(native)';
-      let where = `${file}:${frame.lineNumber + 1}:${frame.columnNumber + 1}`;
-      let source = file;
-      if (/firstparty\.min\.js/.test(frame.url) && mapOurs) {
-        const mapped = mapOurs(frame.lineNumber, frame.columnNumber);
-        if (mapped) {
-          where = mapped;
-          source = mapped.split(':')[0];
+    // Each sample's time from the profile's start, in ms (the profile starts as `from` was read, to a CDP round trip).
+    const sampleAt = [];
+    profile.timeDeltas.reduce((at, delta, i) => (sampleAt[i] = at + delta), profile.startTime);
+    /** Self time by function and by file, of the samples within [start, end) ms from the profile's start. */
+    const selfTimes = (start = -Infinity, end = Infinity) => {
+      const byFunction = new Map();
+      const byFile = new Map();
+      let total = 0;
+      profile.samples.forEach((nodeId, i) => {
+        const at = (sampleAt[i] - profile.startTime) / 1000;
+        if (at < start || at >= end) return;
+        const us = profile.timeDeltas[i] || 0;
+        const frame = nodes.get(nodeId).callFrame;
+        if (frame.functionName === '(idle)' || frame.functionName === '(program)') return;
+        total += us;
+        const file = frame.url ? frame.url.split('/').pop() : '(native)';
+        let where = `${file}:${frame.lineNumber + 1}:${frame.columnNumber + 1}`;
+        let source = file;
+        if (/firstparty\.min\.js/.test(frame.url) && mapOurs) {
+          const mapped = mapOurs(frame.lineNumber, frame.columnNumber);
+          if (mapped) {
+            where = mapped;
+            source = mapped.split(':')[0];
+          }
         }
-      }
-      const key = `${frame.functionName || '(anonymous)'}  ${frame.url ? where : '(native/builtin)'}`;
-      byFunction.set(key, (byFunction.get(key) || 0) + us);
-      byFile.set(source, (byFile.get(source) || 0) + us);
-    }
-    const show = (m, count) =>
-      [...m].sort((a, b) => b[1] - a[1]).slice(0, count).map(([k, us]) => `${(us / 1000).toFixed(1).padStart(8)} ms ${((100 * us) / total).toFixed(0).padStart(3)}%  ${k}`).join('\n');
+        const key = `${frame.functionName || '(anonymous)'}  ${frame.url ? where : '(native/builtin)'}`;
+        byFunction.set(key, (byFunction.get(key) || 0) + us);
+        byFile.set(source, (byFile.get(source) || 0) + us);
+      });
+      return { byFunction, byFile, total };
+    };
+    const show = (m, count, total, indent = '') =>
+      [...m].sort((a, b) => b[1] - a[1]).slice(0, count).map(([k, us]) => `${indent}${(us / 1000).toFixed(1).padStart(8)} ms ${((100 * us) / total).toFixed(0).padStart(3)}%  ${k}`).join('\n');
+    const { byFunction, byFile, total } = selfTimes();
     console.log(`Self time by function (of ${(total / 1000).toFixed(1)} ms sampled, idle excluded):`);
-    console.log(show(byFunction, 30));
+    console.log(show(byFunction, 30, total));
     console.log('\nSelf time by file:');
-    console.log(show(byFile, 15));
+    console.log(show(byFile, 15, total));
     const longtasks = await page.evaluate((from) => window.__longtasks.filter(([t, d]) => t + d >= from), from);
     console.log(`\nLong tasks (≥ 50 ms) in the profiled window: ${longtasks.map(([t, d]) => `${d.toFixed(0)} ms at +${(t - from).toFixed(0)} ms`).join(', ') || 'none'}`);
+    for (const [t, d] of longtasks) {
+      const task = selfTimes(t - from, t - from + d);
+      console.log(`\n  ${d.toFixed(0)} ms at +${(t - from).toFixed(0)} ms, its samples (${(task.total / 1000).toFixed(1)} ms):`);
+      console.log(show(task.byFunction, 10, task.total, '  '));
+    }
     await context.close();
   } finally {
     await env.close();
