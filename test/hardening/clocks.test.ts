@@ -10,6 +10,7 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { installFakeLocks } from '../helpers/fakeLocks';
+import { flushed } from '../helpers/fakeNetwork';
 import { DAY, HOUR, T0, tracker, useHardeningEnvironment, YEAR } from './helpers';
 
 useHardeningEnvironment();
@@ -48,8 +49,8 @@ describe('queue order', () => {
   it('thousands of events within one millisecond keep their order', async () => {
     const { fp, net } = tracker({ options: { maxQueue: 5000 } });
     for (let i = 0; i < 2000; i++) fp.track('Burst', { i });
-    await fp.flush();
-    await fp.flush();
+    await flushed(fp.flush());
+    await flushed(fp.flush());
     const order = net.delivered().map((e) => e.properties.i);
     expect(order).toHaveLength(2000);
     expect(order).toEqual([...order].sort((a, b) => a - b));

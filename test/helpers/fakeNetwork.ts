@@ -101,5 +101,17 @@ export async function drain(rounds = 200): Promise<void> {
   for (let i = 0; i < rounds; i++) await Promise.resolve();
 }
 
+/**
+ * Awaits a flush under fake timers, running the 0 ms timers it waits on: a
+ * round starts its parallel requests a task apart (courier.ts inParallel).
+ */
+export async function flushed(flush: Promise<unknown>): Promise<void> {
+  let done = false;
+  void flush.finally(() => (done = true));
+  // Fake timers run a 0 ms timeout 1 ms on.
+  while (!done) await vi.advanceTimersByTimeAsync(1);
+  await flush;
+}
+
 /** Bytes of a string on the wire. */
 export const byteLength = (text: string) => new TextEncoder().encode(text).length;

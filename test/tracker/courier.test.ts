@@ -17,7 +17,7 @@ import { createOutbox, HANDOVER_GRACE_MS, MARKS } from '../../src/tracker/outbox
 import type { FirstpartyEvent } from '../../src/types';
 import { ENDPOINT, logs, names, queuedNames, settle, useApiEnvironment, warnings } from '../api/helpers';
 import { installFakeLocks } from '../helpers/fakeLocks';
-import { byteLength, deferred, drain, fakeFetch, type Reply } from '../helpers/fakeNetwork';
+import { byteLength, deferred, drain, fakeFetch, flushed, type Reply } from '../helpers/fakeNetwork';
 import { hidePage } from '../helpers/page';
 
 const TAB = 'tabAAAA1';
@@ -114,7 +114,7 @@ describe('while the page is visible', () => {
   it('sends plain (non-keepalive) requests to the endpoint, in order, each body within maxBatchBytes', async () => {
     const { courier, add, net, store } = setup({ maxBatchBytes: 4000 });
     add(range(40), 300);
-    await courier.flush();
+    await flushed(courier.flush());
     expect(net.requests.length).toBeGreaterThan(3);
     for (const { url, init, text } of net.requests) {
       expect(url).toBe(ENDPOINT);
@@ -124,6 +124,20 @@ describe('while the page is visible', () => {
     expect(net.names()).toEqual(range(40));
     expect(net.events().every((e) => typeof e.sent_at === 'string')).toBe(true);
     expect(await store.all()).toEqual([]);
+  });
+
+  it('starts one of a round\'s parallel requests at once and the others in later tasks (a body each), in order', async () => {
+    const held = hold(3);
+    const { courier, add, net } = setup({ replies: held.map((h) => h.promise), maxBatchBytes: 500 });
+    add(range(3), 300);
+    const flushed = courier.flush();
+    await drain();
+    expect(net.requests).toHaveLength(1); // not in the task that started the round
+    await vi.advanceTimersByTimeAsync(0);
+    expect(net.requests).toHaveLength(3);
+    held.forEach((h) => h.resolve(200));
+    await flushed;
+    expect(net.names()).toEqual(range(3));
   });
 
   it(`keeps at most MAX_IN_FLIGHT (${MAX_IN_FLIGHT}) requests in flight`, async () => {
@@ -295,7 +309,7 @@ describe('any other 4xx', () => {
   it.each([400, 401, 404, 413, 422])('%i for a single event drops it with a warning and a `dropped` report; the rest still goes', async (status) => {
     const { courier, add, net, store, reach, reported } = setup({ replies: [status, 200], maxBatchBytes: 500 });
     add(['A', 'B'], 300);
-    await courier.flush();
+    await flushed(courier.flush());
     expect(warnings()).toEqual([expect.stringContaining('HTTP ' + status + ': 1 events dropped')]);
     expect(reported('dropped')).toEqual([{ status, count: 1, reason: 'refused' }]);
     expect(reported('sent')).toEqual([{ status: 200, count: 1 }]);
