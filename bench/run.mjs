@@ -607,17 +607,18 @@ function throttledSection({ peers, throttled }) {
     `## A low-end phone: CPU ${THROTTLE}× slower (issue 23)`,
     '',
     `One page load per tracker with Chromium's CPU throttled ${THROTTLE}× (\`Emulation.setCPUThrottlingRate\`), a first visit (empty storage). `
-      + '**first visit**: the longest task from script insertion to 3 s after ready; **after 1,000 `track()`**: the longest task after the loop\'s own, '
-      + 'until the collector had all 1,000 (30 s at most). Both from the page\'s `PerformanceObserver(\'longtask\')`: "none" means no task reached 50 ms. Goal: < 50 ms.',
+      + '**first visit**: the longest task from script insertion to 3 s after ready; **the loop\'s task**: the page\'s task of 1,000 `track()` calls in one loop, with the microtasks the tracker queued in it (the floor\'s bare pushes take no long task); '
+      + '**after 1,000 `track()`**: the longest task that started after that loop had returned, '
+      + 'until the collector had all 1,000 (30 s at most). All from the page\'s `PerformanceObserver(\'longtask\')`: "none" means no task reached 50 ms. Goal: < 50 ms (first visit, after).',
     '',
-    '| tracker | first visit: longest task | after 1,000 `track()`: longest task | delivered |',
-    '|---|---:|---:|---:|',
+    '| tracker | first visit: longest task | the loop\'s task | after 1,000 `track()`: longest task | delivered |',
+    '|---|---:|---:|---:|---:|',
   ];
   for (const peer of peers) {
     const t = throttled.loads[peer.id];
     if (!t) continue;
-    if (t.error) lines.push(`| ${peer.label} | failed: ${t.error} | | |`);
-    else lines.push(`| ${peer.label} | ${fmtLong(t.firstVisit)} | ${fmtLong(t.burst)} | ${peer.delivers === false ? 'n/a' : fmtInt(t.delivered)} |`);
+    if (t.error) lines.push(`| ${peer.label} | failed: ${t.error} | | | |`);
+    else lines.push(`| ${peer.label} | ${fmtLong(t.firstVisit)} | ${fmtLong(t.loopTask)} | ${fmtLong(t.burst)} | ${peer.delivers === false ? 'n/a' : fmtInt(t.delivered)} |`);
   }
   const { burst, drain } = throttled;
   lines.push('');
@@ -723,7 +724,7 @@ async function main() {
   if (process.env.BENCH_THROTTLED !== '0') {
     for (const peer of peers) {
       const t = (throttled.loads[peer.id] = await measureThrottledLoad(env, site, peer, servers[peer.id], newRun(peer, 'slow'), slowBlocked));
-      log(`  ${THROTTLE}× ${peer.id.padEnd(9)} first visit ${fmtLong(t.firstVisit)}  after 1,000 track() ${fmtLong(t.burst)}` + (t.error ? `  ERROR ${t.error}` : ''));
+      log(`  ${THROTTLE}× ${peer.id.padEnd(9)} first visit ${fmtLong(t.firstVisit)}  loop's task ${fmtLong(t.loopTask)}  after 1,000 track() ${fmtLong(t.burst)}` + (t.error ? `  ERROR ${t.error}` : ''));
     }
     const ours = peers.find((p) => p.id === 'ours');
     if (ours) {
