@@ -32,7 +32,7 @@ const terserOptions = {
  * decides. So each name here must stay one that no browser API, public
  * method, option, `on()` detail or payload field uses.
  */
-const internalProperties = /^(unsent|carried|waiting|handOver|reclaim|rescue|sweep|written|forget|failing|due|outbox|courier|handover|added|tried|handed|express|received|stored|schedule|later|online|fail|hide|show|release|hold|blocks|recording|mayLeave|report|reach|tabId|nextKey|spill|era|others|limits|endpoint|keep|emit|retryAfter)$/;
+const internalProperties = /^(unsent|carried|waiting|handOver|reclaim|rescue|sweep|written|forget|failing|due|outbox|courier|handover|added|tried|handed|express|received|stored|schedule|later|online|fail|hide|show|release|hold|blocks|recording|mayLeave|report|reach|tabId|nextKey|spill|era|others|limits|endpoint|keep|emit|retryAfter|profileId|sessionId|setProfileId|setProfile|identity|store|read|bytes|mark|json)$/;
 
 export default [
   // The snippet pasted into pages (no imports; ES output adds no wrapper), with
