@@ -62,8 +62,10 @@ const SUMMARY_CHARS = 200;
 function itemsOf(body, route) {
   if (!isPlainObject(body)) return null;
   if (route === TRACK_PATH) return [body];
-  const { events } = /** @type {{events?: unknown}} */ (body);
-  return Array.isArray(events) ? events : null;
+  const { events, sent_at } = /** @type {{events?: unknown, sent_at?: unknown}} */ (body);
+  if (!Array.isArray(events)) return null;
+  // Our library sends sent_at once for the batch: each event is stored with it (its own wins).
+  return typeof sent_at === 'string' ? events.map((event) => (isPlainObject(event) && !('sent_at' in event) ? { ...event, sent_at } : event)) : events;
 }
 
 /**

@@ -9,7 +9,7 @@ import type { FirstpartyOptions } from './lib/options';
 import type { EventStore } from './lib/queue';
 import type { Elements, PerElement } from './lib/bindElements';
 
-/** An event as it is sent to `/events/track/bulk` (plus `sent_at`, added as it leaves). */
+/** An event as it is sent to `/events/track/bulk` (whose body adds the batch's `sent_at`). */
 export interface FirstpartyEvent {
   /** Unique per event (`EV` + 30 base-62 characters), so a collector can drop re-sends. */
   event_id: string;

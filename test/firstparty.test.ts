@@ -85,7 +85,10 @@ describe('createFirstparty', () => {
     expect(event).toMatchObject({ name: 'Form Completed', write_key: 'wk_1234567890abcd', properties: { plan: 'pro' } });
     expect(event.profile_id).toMatch(/^PR[A-Za-z0-9]{30}$/);
     expect(event.event_id).toMatch(/^EV[A-Za-z0-9]{30}$/);
-    expect(typeof event.sent_at).toBe('string');
+    // sent_at once for the batch, not on each event.
+    expect(Object.keys(bodies[0].body)).toEqual(['events', 'sent_at']);
+    expect(typeof bodies[0].body.sent_at).toBe('string');
+    expect(event).not.toHaveProperty('sent_at');
     expect(await queue.all()).toEqual([]);
   });
 });

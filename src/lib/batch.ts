@@ -8,9 +8,9 @@ import { timezone, TIMEZONE_PENDING } from './context';
  */
 export const KEEPALIVE_LIMIT = 65536;
 
-/** Room for `{"events":[…]}` and each event's `,"sent_at":"…"` suffix. */
-const ENVELOPE_BYTES = 16;
-const SENT_AT_BYTES = 40;
+/** Room for `{"events":[…],"sent_at":"2026-12-07T18:00:00.000Z"}`, and the comma after each event. */
+const ENVELOPE_BYTES = 50;
+const COMMA_BYTES = 1;
 
 /**
  * UTF-8 byte length, counting each UTF-16 unit above U+07FF as 3 bytes:
@@ -29,12 +29,12 @@ export function utf8Length(text: string): number {
 }
 
 /**
- * The size an event takes in a batch body: its JSON, `sent_at`, and room for
+ * The size an event takes in a batch body: its JSON, its comma, and room for
  * the time zone if it is still the placeholder (`batchBody` fills it in; the
  * longest IANA name, America/Argentina/ComodRivadavia, is 32 characters).
  */
 export function recordBytes(record: QueueRecord): number {
-  return utf8Length(record[1]) + SENT_AT_BYTES + (record[1].includes(PENDING) ? 32 : 0);
+  return utf8Length(record[1]) + COMMA_BYTES + (record[1].includes(PENDING) ? 32 : 0);
 }
 
 /**
@@ -61,18 +61,15 @@ export function splitBatches(records: QueueRecord[], maxBytes: number, maxEvents
 }
 
 /**
- * The bulk request body `{"events":[…]}`. Stored events are JSON objects; each
- * gets `sent_at` appended as it leaves, so a collector can correct a wrong
- * client clock (`created_at` + (server time − `sent_at`)), and the time zone
- * filled in if it was not yet known when the event was captured.
+ * The bulk request body `{"events":[…],"sent_at":"…"}`: the stored events'
+ * JSON as it is, and once for the batch the time it leaves, so a collector
+ * can correct a wrong client clock (`created_at` + (server time − `sent_at`)).
+ * It was on every event: 38 B each, 5 % of what 1,000 events upload. The time
+ * zone is filled in where it was not yet known when an event was captured
+ * (engines without `Temporal`: see `timezone`).
  */
 export function batchBody(batch: QueueRecord[], sentAt: string): string {
-  const zone = JSON.stringify(timezone());
-  return (
-    '{"events":[' +
-    batch.map(([, json]) => json.replace(PENDING, zone).slice(0, -1) + ',"sent_at":"' + sentAt + '"}').join(',') +
-    ']}'
-  );
+  return ('{"events":[' + batch.map(([, json]) => json).join(',') + '],"sent_at":"' + sentAt + '"}').replaceAll(PENDING, JSON.stringify(timezone()));
 }
 
 /** How `TIMEZONE_PENDING` reads inside an event's JSON. */

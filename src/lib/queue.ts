@@ -3,7 +3,7 @@ import { lsGet, lsSet } from './storage';
 import { parseJson } from './parseJson';
 import { warn } from './log';
 
-/** One queued event: its ordering key and its JSON (without `sent_at`). */
+/** One queued event: its ordering key and its JSON, as it is sent. */
 export type QueueRecord = [key: string, json: string];
 
 /** A place events wait in until the collector acknowledges them. */

@@ -80,6 +80,14 @@ describe('POST /events/track/bulk', () => {
     expect(req.bytes).toBe(Buffer.byteLength(JSON.stringify({ events })));
   });
 
+  it("stores the batch's sent_at with each event that has none of its own", async () => {
+    const { collector, url } = await start();
+    const own = { ...ev(), sent_at: '2026-01-01T00:00:00.000Z' };
+    const r = await post(url, '/events/track/bulk', { events: [ev(), own], sent_at: '2026-12-07T18:00:00.000Z' });
+    expect(r.json).toMatchObject({ accepted: 2, rejected: 0 });
+    expect(collector.events().map((e) => e.event.sent_at)).toEqual(['2026-12-07T18:00:00.000Z', '2026-01-01T00:00:00.000Z']);
+  });
+
   it('creates one profile_id/session_id per request, shared by the events that lacked them', async () => {
     const { collector, url } = await start();
     const bare = () => { const { profile_id: _p, session_id: _s, ...e } = ev(); return e; };

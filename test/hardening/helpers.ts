@@ -10,6 +10,7 @@ import { IDBFactory } from 'fake-indexeddb';
 import type { Firstparty } from '../../src/firstparty';
 import { logState } from '../../src/lib/log';
 import { startTracker, type TrackerOptions } from '../helpers/tracker';
+import { withSentAt } from '../helpers/fakeNetwork';
 
 export const KEY = 'wk_hardening_0001';
 export const HOST = 'http://127.0.0.1:9999';
@@ -27,7 +28,11 @@ export const YEAR = 365 * DAY;
 
 export const byteLength = (text: string) => new TextEncoder().encode(text).length;
 
-/** Problems with one event as sent (or, with `stored`, as held in the queue: no `sent_at`). */
+/**
+ * Problems with one event as a collector reads it: with its request's
+ * `sent_at` (the body carries it once), or, with `stored`, as held in the
+ * queue (no `sent_at`).
+ */
 export function envelopeProblems(event: any, { stored = false } = {}): string[] {
   const problems: string[] = [];
   const isPlainObject = (v: unknown) => !!v && typeof v === 'object' && !Array.isArray(v);
@@ -57,9 +62,12 @@ export function bodyProblems(text: unknown, limit = BODY_LIMIT): string[] {
   } catch (error) {
     return [...problems, 'body is not JSON: ' + String(error).slice(0, 80) + ' ' + text.slice(0, 120)];
   }
-  if (!body || !Array.isArray(body.events) || Object.keys(body).length !== 1) return [...problems, 'body is not {"events": [...]}'];
+  if (!body || !Array.isArray(body.events) || Object.keys(body).join() !== 'events,sent_at') return [...problems, 'body is not {"events": [...], "sent_at": …}'];
   if (!body.events.length) problems.push('empty batch');
-  body.events.forEach((event: any, i: number) => envelopeProblems(event).forEach((p) => problems.push(`events[${i}].${p}`)));
+  body.events.forEach((event: any, i: number) => {
+    if ('sent_at' in event) problems.push(`events[${i}] has its own sent_at`);
+    envelopeProblems({ ...event, sent_at: body.sent_at }).forEach((p) => problems.push(`events[${i}].${p}`));
+  });
   return problems;
 }
 
@@ -139,7 +147,7 @@ export function fakeCollector(replies: Reply[] = []) {
   });
   const parsed = (r: { text: string }) => {
     try {
-      return JSON.parse(r.text).events as any[];
+      return withSentAt(JSON.parse(r.text));
     } catch {
       return [];
     }

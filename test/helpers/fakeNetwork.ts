@@ -72,7 +72,8 @@ export function fakeFetch(replies: Reply[] = []) {
     requests,
     replies,
     /** Every event sent, across requests, in order. */
-    events: () => requests.flatMap((r) => r.body.events),
+    /** Every event sent, each with its request's `sent_at` (the body carries it once), as a collector applies it. */
+    events: () => requests.flatMap((r) => withSentAt(r.body)),
     names: () => requests.flatMap((r) => r.body.events.map((e: any) => e.name)),
     /** Names of the events in requests answered with a 2xx, in order. */
     delivered: () => requests.filter((r) => r.status! >= 200 && r.status! < 300).flatMap((r) => r.body.events.map((e: any) => e.name)),
@@ -86,7 +87,7 @@ export function fakeBeacon(accept: boolean | (() => boolean) = true) {
     calls.push({ url, text, body: JSON.parse(text), answered });
     return typeof accept === 'function' ? accept() : accept;
   });
-  return { send, calls, events: () => calls.flatMap((c) => c.body.events) };
+  return { send, calls, events: () => calls.flatMap((c) => withSentAt(c.body)) };
 }
 
 /** A promise with its resolve exposed, to hold a request in flight. */
@@ -112,6 +113,9 @@ export async function flushed(flush: Promise<unknown>): Promise<void> {
   while (!done) await vi.advanceTimersByTimeAsync(1);
   await flush;
 }
+
+/** A body's events, each with the body's `sent_at`, as a collector applies it. */
+export const withSentAt = (body: any): any[] => body.events.map((event: any) => ({ ...event, sent_at: body.sent_at }));
 
 /** Bytes of a string on the wire. */
 export const byteLength = (text: string) => new TextEncoder().encode(text).length;

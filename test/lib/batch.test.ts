@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { batchBody, KEEPALIVE_LIMIT, recordBytes, splitBatches, utf8Length } from '../../src/lib/batch';
+import { TIMEZONE_PENDING } from '../../src/lib/context';
 import type { QueueRecord } from '../../src/lib/queue';
 import { byteLength } from '../helpers/fakeNetwork';
 
@@ -94,7 +95,7 @@ describe('splitBatches', () => {
   it('fills batches greedily rather than one record each', () => {
     const records = Array.from({ length: 100 }, (_, i) => record(100 + i, 'x'.repeat(100))); // equal sizes
     const size = recordBytes(records[0]);
-    const batches = splitBatches(records, 16 + size * 10);
+    const batches = splitBatches(records, 50 + size * 10);
     expect(batches.map((b) => b.length)).toEqual(Array(10).fill(10));
   });
 
@@ -106,23 +107,35 @@ describe('splitBatches', () => {
 });
 
 describe('batchBody', () => {
-  it('is valid JSON {"events":[…]} with sent_at on every event', () => {
+  it('is valid JSON {"events":[…],"sent_at":…}: the stored JSON as it is, sent_at once for the batch', () => {
     const records: QueueRecord[] = [
       ['a', JSON.stringify({ name: 'One', properties: { q: '"quoted" \\ and }' } })],
       ['b', JSON.stringify({ name: 'Two', properties: {}, context: { page: { title: 'é€😀' } } })],
     ];
-    const body = JSON.parse(batchBody(records, SENT_AT));
-    expect(body).toEqual({
+    const text = batchBody(records, SENT_AT);
+    expect(text).toBe('{"events":[' + records[0][1] + ',' + records[1][1] + '],"sent_at":"' + SENT_AT + '"}');
+    expect(JSON.parse(text)).toEqual({
       events: [
-        { name: 'One', properties: { q: '"quoted" \\ and }' }, sent_at: SENT_AT },
-        { name: 'Two', properties: {}, context: { page: { title: 'é€😀' } }, sent_at: SENT_AT },
+        { name: 'One', properties: { q: '"quoted" \\ and }' } },
+        { name: 'Two', properties: {}, context: { page: { title: 'é€😀' } } },
       ],
+      sent_at: SENT_AT,
     });
   });
 
-  it('leaves room for sent_at in recordBytes', () => {
-    const r = record(1, 'abc');
-    const single = byteLength(batchBody([r], SENT_AT)) - byteLength('{"events":[]}');
-    expect(recordBytes(r)).toBeGreaterThanOrEqual(single + 1); // + the comma between events
+  it('fills in the time zone of events captured before it was known', () => {
+    const records: QueueRecord[] = [
+      ['a', JSON.stringify({ name: 'One', context: { timezone: TIMEZONE_PENDING } })],
+      ['b', JSON.stringify({ name: 'Two', context: { timezone: TIMEZONE_PENDING } })],
+    ];
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    expect(JSON.parse(batchBody(records, SENT_AT)).events.map((e: any) => e.context.timezone)).toEqual([zone, zone]);
+  });
+
+  it('recordBytes leaves room for the envelope and sent_at: a body of n records is within 50 B + their sizes', () => {
+    const records = [record(1, 'abc'), record(2, 'é€😀'), record(3)];
+    const body = byteLength(batchBody(records, SENT_AT));
+    expect(body).toBeLessThanOrEqual(50 + records.reduce((sum, r) => sum + recordBytes(r), 0));
+    expect(byteLength(batchBody([], SENT_AT))).toBeLessThanOrEqual(50);
   });
 });
