@@ -13,6 +13,7 @@
 // Exceptions: 413 for a body over the cap, and whatever the fault switch says.
 
 import http from 'node:http';
+import zlib from 'node:zlib';
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
@@ -700,7 +701,22 @@ export function readBody(req, limit) {
       if (!tooLarge) chunks.push(chunk);
       else if (bytes > limit * 16) req.socket.destroy();
     });
-    req.on('end', () => resolve({ text: tooLarge ? '' : Buffer.concat(chunks).toString('utf8'), bytes, tooLarge, aborted: false }));
+    req.on('end', () => {
+      const raw = tooLarge ? Buffer.alloc(0) : Buffer.concat(chunks);
+      let text = raw.toString('utf8');
+      // `Content-Encoding: gzip` (the library's `compression` option): decoded, within the same
+      // limit (a small body must not inflate past it). A body that is not gzip reads as nothing:
+      // refused as malformed JSON.
+      if (!tooLarge && /^\s*gzip\s*$/i.test(req.headers['content-encoding'] ?? '')) {
+        try {
+          text = zlib.gunzipSync(raw, { maxOutputLength: limit }).toString('utf8');
+        } catch (error) {
+          text = '';
+          tooLarge = /** @type {NodeJS.ErrnoException} */ (error).code === 'ERR_BUFFER_TOO_LARGE';
+        }
+      }
+      resolve({ text, bytes, tooLarge, aborted: false });
+    });
     // The client went away mid-upload (or we cut it off): nothing to answer.
     req.on('close', () => { if (!req.complete) resolve({ text: '', bytes, tooLarge, aborted: true }); });
     req.on('error', () => { if (!req.complete) resolve({ text: '', bytes, tooLarge, aborted: true }); });

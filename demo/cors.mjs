@@ -48,6 +48,7 @@ export function corsHeaders(style, req) {
 /**
  * Headers of a preflight's 204: the style's CORS headers, POST and the
  * Content-Type header allowed (a JSON body is what makes the browser ask),
+ * and Content-Encoding (gzipped bodies),
  * cached 600 s, and Chrome's Private Network Access answer when it asks.
  * @param {'credentials'|'echo'|'wildcard'} style
  * @param {import('node:http').IncomingMessage} req
@@ -57,7 +58,8 @@ export function preflightHeaders(style, req) {
   const headers = {
     ...corsHeaders(style, req),
     'Access-Control-Allow-Methods': 'POST, OPTIONS',
-    'Access-Control-Allow-Headers': 'Content-Type',
+    // Content-Encoding: the library's `compression: 'gzip'` option.
+    'Access-Control-Allow-Headers': 'Content-Type, Content-Encoding',
     'Access-Control-Max-Age': '600',
     // A cache must not serve one origin's preflight answer to another.
     Vary: 'Origin',

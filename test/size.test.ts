@@ -71,6 +71,8 @@ const BUDGETS = {
   //     +25 B the time zone from Temporal at call time where there is one; 11,454 B.
   //     −34 B write slices that slice (+7 B), a round's requests a task apart
   //           (+2 B), 10 more names mangled (−30 B), sent_at once a batch (−13 B); 11,420 B.
+  //     +73 B compression: 'gzip' (+~100 B), 8 more names mangled and
+  //           unsafe_proto paying for part of it; 11,493 B.
   iifeBrotli: 11500,
   // The 1,000 B plus the fast-bounce fallback's privacy checks (GPC,
   // opt-out, consent, waiting calls): 100 B that must not be traded for bytes.

@@ -55,16 +55,11 @@ const NO_ANSWER: SendResult = { status: 0, retryAfter: 0, text: '' };
  * against the page's 64 KiB allowance until its response body is consumed, so
  * unread responses make later batches fail (seen in the browser suite).
  */
-function start(url: string, body: string, keepalive: boolean, fetchImpl: typeof fetch, credentials: RequestCredentials): Promise<SendResult> {
+function start(url: string, body: string, keepalive: boolean, fetchImpl: typeof fetch, credentials: RequestCredentials, gzip: unknown): Promise<SendResult> {
   const controller = new AbortController();
-  const request = fetchImpl(url, {
-    method: 'POST',
-    body,
-    keepalive,
-    credentials,
-    headers: { 'Content-Type': 'application/json' },
-    signal: controller.signal,
-  });
+  const send = (data: BodyInit, encoding?: string) =>
+    fetchImpl(url, { method: 'POST', body: data, keepalive, credentials, headers: { 'Content-Type': 'application/json', ...(encoding && { 'Content-Encoding': encoding }) }, signal: controller.signal });
+  const request = gzip && self.CompressionStream ? gzipped(body).then((data) => send(data, 'gzip')) : send(body);
   const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
   const bytes = keepalive ? utf8Length(body) : 0;
   keepaliveInFlight += bytes;
@@ -98,8 +93,12 @@ function start(url: string, body: string, keepalive: boolean, fetchImpl: typeof 
   })();
 }
 
+/** A body gzipped by the browser (`CompressionStream`, off the page's JavaScript). */
+const gzipped = (body: string): Promise<Blob> => new Response(new Blob([body]).stream().pipeThrough(new CompressionStream('gzip'))).blob();
+
 /**
- * POSTs a JSON body with `fetch` (see start()); never throws: a request that
+ * POSTs a JSON body with `fetch` (see start()), gzipped with `gzip` where
+ * `CompressionStream` is (plain JSON elsewhere); never throws: a request that
  * fails, or a `fetch` that throws, is status 0. `fetchImpl` is the seam tests swap.
  */
 export function post(
@@ -108,9 +107,10 @@ export function post(
   keepalive: boolean,
   fetchImpl: typeof fetch = fetch,
   credentials: RequestCredentials = 'same-origin',
+  gzip?: unknown,
 ): Promise<SendResult> {
   try {
-    return start(url, body, keepalive, fetchImpl, credentials);
+    return start(url, body, keepalive, fetchImpl, credentials, gzip);
   } catch {
     return Promise.resolve(NO_ANSWER);
   }
@@ -156,7 +156,7 @@ export const keepaliveFetch = () => typeof Request == 'function' && 'keepalive' 
 export function handOff(url: string, body: string, credentials: RequestCredentials, fetchImpl: typeof fetch = fetch, answered?: (ok: boolean) => void): boolean {
   if (!keepaliveFetch()) return beacon(url, body);
   try {
-    void start(url, body, true, fetchImpl, credentials).then((result) => answered?.(isReceipt(result)));
+    void start(url, body, true, fetchImpl, credentials, 0).then((result) => answered?.(isReceipt(result)));
     return true;
   } catch {
     // A fetch the page replaced with one that throws: the browser's own beacon still works.

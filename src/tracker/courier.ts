@@ -86,7 +86,7 @@ export interface CourierDependencies {
    */
   mayLeave(): boolean;
   /** The tracker's options (read when needed: load() sets them). */
-  options(): { maxBatchBytes: number; flushInterval: number; credentials: RequestCredentials };
+  options(): { maxBatchBytes: number; flushInterval: number; credentials: RequestCredentials; compression: false | 'gzip' };
   fetch?: typeof fetch;
   report(name: string, detail?: unknown): void;
 }
@@ -219,7 +219,7 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     const keys = keysOf(batch);
     keys.forEach((key) => inflight.set(key, keepalive));
     outbox.carried(keys);
-    const result = await post(endpoint(), body, keepalive, fetchImpl, options().credentials);
+    const result = await post(endpoint(), body, keepalive, fetchImpl, options().credentials, !keepalive && options().compression);
     // See KEEPALIVE_DOUBT_MS.
     if (keepalive && !result.status) await new Promise((resolve) => setTimeout(resolve, KEEPALIVE_DOUBT_MS));
     keys.forEach((key) => inflight.delete(key));

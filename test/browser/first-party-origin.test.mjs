@@ -12,7 +12,11 @@
 // - for each CORS style a collector may answer with ('credentials': the
 //   Origin echoed with Allow-Credentials; 'echo': without; 'wildcard': `*`),
 //   a cross-origin page's track() while visible, and one made just before the
-//   page leaves, both arrive.
+//   page leaves, both arrive;
+// - with `compression: 'gzip'`, a cross-origin page's batches arrive gzipped
+//   (the preflight allows Content-Encoding), the bytes on the wire a third or
+//   less of the events' JSON, and an event tracked as the page leaves arrives
+//   as plain JSON (keepalive requests are never compressed).
 // On the library before issue 13 (credentialed requests, sendBeacon at page
 // hide, both IDs rewritten by script on every sync), the "no fpid write" test
 // and the 'echo' and 'wildcard' tests fail: Chromium refuses the preflight
@@ -172,4 +176,36 @@ describe('first-party deployment in Chromium', () => {
       });
     });
   }
+
+  it("compression 'gzip': a cross-origin page's batches arrive gzipped, and one made as the page leaves arrives too", { timeout: 40_000 }, async () => {
+    await originCase("cross-origin, compression 'gzip'", { crossOrigin: true, cors: 'wildcard', options: { compression: 'gzip' } }, async ({ site, context, collector, consoleErrors, note }) => {
+      const page = await open(context, site.url('/gzip'));
+      await scriptLoaded(page);
+      await page.evaluate(() => {
+        for (let i = 0; i < 300; i++) window.firstparty.track('First Party Test', { k: 'gzip-visible', i, plan: 'pro', price: 12.5 });
+      });
+      await waitFor(() => stored(collector, byPrefix('gzip-visible')).length === 300, {
+        timeout: 15_000,
+        message: () => `300 gzipped events at the collector: ${traffic(collector, consoleErrors)}`,
+      });
+      const wire = posts(collector).reduce((sum, r) => sum + r.bytes, 0);
+      const json = Buffer.byteLength(JSON.stringify(stored(collector)));
+      note(`${posts(collector).length} POSTs, ${wire} B on the wire for ${json} B of events`);
+      expect(wire).toBeLessThan(json / 3);
+
+      await page.evaluate(() => {
+        window.firstparty.track('First Party Test', { k: 'gzip-leaving' });
+        location.href = '/away';
+      });
+      await page.waitForURL('**/away');
+      await waitFor(() => stored(collector, byPrefix('gzip-leaving')).length === 1, {
+        timeout: 10_000,
+        message: () => `the event tracked as the page left: ${traffic(collector, consoleErrors)}`,
+      });
+      await settle(collector, { quietMs: 500 });
+      expect(stored(collector, byPrefix('gzip'))).toHaveLength(301);
+      expect(new Set(stored(collector).map((event) => event.event_id)).size).toBe(stored(collector).length);
+      expect(consoleErrors.filter((text) => /CORS/i.test(text))).toEqual([]);
+    });
+  });
 });

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import net from 'node:net';
 import http from 'node:http';
+import zlib from 'node:zlib';
 import { createCollector, REJECT_REASONS } from '../../demo/collector.mjs';
 import { KEY, collectorsPerTest, distWith, ev, post, raw, tempDir, until } from './helpers.mjs';
 
@@ -288,6 +289,50 @@ describe('body cap', () => {
     const r = await post(url, '/events/track', ev({ properties: { pad: 'z'.repeat(600) } }));
     expect(r.status).toBe(413);
     expect(collector.events()).toHaveLength(0);
+  });
+});
+
+describe('Content-Encoding: gzip (the library\'s compression option)', () => {
+  const gzipped = (body) => zlib.gzipSync(JSON.stringify(body));
+  const headers = (body) => ({ 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', 'Content-Length': body.length });
+
+  it('decodes a gzipped bulk body and stores its events as sent; the request counts the bytes on the wire', async () => {
+    const { collector, url } = await start();
+    const events = [ev(), ev({ properties: { text: 'é€😀'.repeat(50) } })];
+    const body = gzipped({ events, sent_at: '2026-12-07T18:00:00.000Z' });
+    const r = await raw(url, { route: '/events/track/bulk', headers: headers(body), body });
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.text)).toMatchObject({ accepted: 2, rejected: 0 });
+    expect(collector.events().map((e) => e.event.properties)).toEqual(events.map((e) => e.properties));
+    expect(collector.requests()[0].bytes).toBe(body.length);
+  });
+
+  it('answers 413 for a small body that inflates past maxBodyBytes, and stores nothing', async () => {
+    const { collector, url } = await start({ maxBodyBytes: 5000 });
+    const body = gzipped({ events: [ev({ properties: { pad: 'z'.repeat(50_000) } })] });
+    expect(body.length).toBeLessThan(5000);
+    const r = await raw(url, { route: '/events/track/bulk', headers: headers(body), body });
+    expect(r.status).toBe(413);
+    expect(collector.events()).toHaveLength(0);
+  });
+
+  it('refuses a body that says gzip but is not, as malformed JSON', async () => {
+    const { collector, url } = await start();
+    const body = Buffer.from(JSON.stringify({ events: [ev()] }));
+    const r = await raw(url, { route: '/events/track/bulk', headers: headers(body), body });
+    expect(JSON.parse(r.text).rejections[0].reason).toBe('malformed_json');
+    expect(collector.events()).toHaveLength(0);
+  });
+
+  it('allows the Content-Encoding header in its preflight answer', async () => {
+    const { url } = await start();
+    const r = await raw(url, {
+      method: 'OPTIONS',
+      route: '/events/track/bulk',
+      headers: { Origin: 'http://localhost:8788', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type,content-encoding' },
+    });
+    expect(r.status).toBe(204);
+    expect(r.headers['access-control-allow-headers']).toMatch(/Content-Encoding/);
   });
 });
 

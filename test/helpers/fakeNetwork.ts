@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { vi } from 'vitest';
 
 /** How the fake collector answers one request. */
@@ -19,9 +20,11 @@ export interface Answer {
 export interface Request {
   url: string;
   init: RequestInit;
-  /** The raw body and its parsed form. */
+  /** The body (decoded, if it came gzipped) and its parsed form. */
   text: string;
-  body: { events: any[] };
+  body: { events: any[]; sent_at?: string };
+  /** Bytes of a gzipped body as sent. */
+  wireBytes?: number;
   /** The status answered (0: network error; undefined while in flight). */
   status?: number;
 }
@@ -34,8 +37,11 @@ export interface Request {
 export function fakeFetch(replies: Reply[] = []) {
   const requests: Request[] = [];
   const fetch = vi.fn(async (url: string, init: RequestInit) => {
-    const text = init.body as string;
-    const request: Request = { url, init, text, body: JSON.parse(text) };
+    // A gzipped body (the compression option) is recorded decoded, with its bytes on the wire.
+    const gzipped = new Headers(init.headers).get('Content-Encoding') === 'gzip';
+    const wire = gzipped ? Buffer.from(await (init.body as Blob).arrayBuffer()) : undefined;
+    const text = wire ? gunzipSync(wire).toString('utf8') : (init.body as string);
+    const request: Request = { url, init, text, body: JSON.parse(text), ...(wire && { wireBytes: wire.length }) };
     requests.push(request);
     const next = replies.length ? replies.shift()! : 200;
     // Like fetch, give up when the request's signal aborts.
@@ -71,7 +77,6 @@ export function fakeFetch(replies: Reply[] = []) {
     spy: fetch,
     requests,
     replies,
-    /** Every event sent, across requests, in order. */
     /** Every event sent, each with its request's `sent_at` (the body carries it once), as a collector applies it. */
     events: () => requests.flatMap((r) => withSentAt(r.body)),
     names: () => requests.flatMap((r) => r.body.events.map((e: any) => e.name)),

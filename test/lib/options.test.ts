@@ -13,6 +13,7 @@ describe('resolveOptions', () => {
       maxBatchBytes: 131072,
       storage: 'cookie',
       credentials: 'same-origin',
+      compression: false,
       serverCookie: false,
       callbackTimeout: 300,
     });
@@ -49,6 +50,15 @@ describe('resolveOptions', () => {
   it('takes a visible-page batch size above the 64 KiB keepalive quota (hidden pages stay within it: see courier)', () => {
     expect(resolveOptions({ maxBatchBytes: 1e6 }, () => {}).maxBatchBytes).toBe(1e6);
     expect(resolveOptions({ maxBatchBytes: 5000 }, () => {}).maxBatchBytes).toBe(5000);
+  });
+
+  it("takes compression as false or 'gzip'; anything else warns and is off", () => {
+    const bad = vi.fn();
+    expect(resolveOptions({ compression: 'gzip' }, bad).compression).toBe('gzip');
+    expect(resolveOptions({ compression: false }, bad).compression).toBe(false);
+    expect(bad).not.toHaveBeenCalled();
+    for (const value of ['br', 'GZIP', true]) expect(resolveOptions({ compression: value }, bad).compression).toBe(false);
+    expect(bad.mock.calls.map(([k, used]) => [k, used])).toEqual(Array(3).fill(['compression', false]));
   });
 
   it("takes credentials as 'same-origin', 'include' or 'omit'; anything else is the default", () => {

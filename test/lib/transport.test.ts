@@ -30,6 +30,30 @@ describe('post', () => {
     await plain;
   });
 
+  it('gzip: sends the body gzipped with Content-Encoding: gzip, decoding to the same JSON', async () => {
+    const net = fakeFetch([200]);
+    const body = JSON.stringify({ events: Array.from({ length: 50 }, (_, i) => ({ name: 'E' + i, text: 'é€😀 the same words again' })) });
+    const result = await post(URL_, body, false, net.fetch, 'same-origin', true);
+    expect(result.status).toBe(200);
+    const [{ init, text, wireBytes }] = net.requests;
+    expect(new Headers(init.headers).get('Content-Encoding')).toBe('gzip');
+    expect(new Headers(init.headers).get('Content-Type')).toBe('application/json');
+    expect(text).toBe(body);
+    expect(wireBytes).toBeLessThan(new TextEncoder().encode(body).length / 4);
+  });
+
+  it('gzip where CompressionStream is missing: plain JSON, no Content-Encoding', async () => {
+    vi.stubGlobal('CompressionStream', undefined);
+    try {
+      const net = fakeFetch([200]);
+      await post(URL_, '{"events":[]}', false, net.fetch, 'same-origin', true);
+      expect(net.requests[0].init.body).toBe('{"events":[]}');
+      expect(new Headers(net.requests[0].init.headers).has('Content-Encoding')).toBe(false);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   it.each(['include', 'omit'] as const)('sends credentials %s when asked', async (mode) => {
     const net = fakeFetch([200]);
     await post(URL_, '{}', false, net.fetch, mode);

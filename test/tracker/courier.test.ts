@@ -53,13 +53,14 @@ interface Setup {
   store?: EventStore;
   /** Where handover marks may be written (the store itself unless `null`: localStorage off limits). */
   spill?: EventStore | null;
+  compression?: false | 'gzip';
 }
 
 /**
  * A courier on a real outbox over a memory store, wired as firstparty.ts
  * wires them, with a fake collector; `reports` collects the library events.
  */
-function setup({ replies = [], maxBatchBytes = DEFAULTS.maxBatchBytes, store = memoryStore(), spill = store }: Setup = {}) {
+function setup({ replies = [], maxBatchBytes = DEFAULTS.maxBatchBytes, store = memoryStore(), spill = store, compression = false }: Setup = {}) {
   const net = fakeFetch(replies);
   const reach = createReachability();
   const reports: [string, any][] = [];
@@ -80,7 +81,7 @@ function setup({ replies = [], maxBatchBytes = DEFAULTS.maxBatchBytes, store = m
     tabId: TAB,
     endpoint: () => target.endpoint,
     mayLeave: () => target.mayLeave,
-    options: () => ({ maxBatchBytes, flushInterval: DEFAULTS.flushInterval }),
+    options: () => ({ maxBatchBytes, flushInterval: DEFAULTS.flushInterval, credentials: 'same-origin' as const, compression }),
     fetch: net.fetch,
     report,
   });
@@ -958,5 +959,47 @@ describe('express(): events recorded while nothing is in flight go at the end of
     await courier.flush();
     expect(net.names()).toEqual(range(40));
     expect(await store.all()).toEqual([]);
+  });
+});
+
+describe("compression: 'gzip'", () => {
+  const gzipped = (request: { init: RequestInit }) => new Headers(request.init.headers).get('Content-Encoding') === 'gzip';
+
+  it("a visible page's batches go gzipped, and decode to the events, in order", async () => {
+    const { courier, add, net, store } = setup({ compression: 'gzip', maxBatchBytes: 5000 });
+    add(range(20), 1000);
+    await flushed(courier.flush());
+    expect(net.requests.length).toBeGreaterThan(3);
+    expect(net.requests.every(gzipped)).toBe(true);
+    expect(net.names()).toEqual(range(20));
+    expect(await store.all()).toEqual([]);
+  });
+
+  it("never for keepalive requests: a hidden page's, and the express send at the end of a recording task", async () => {
+    const { courier, add, net } = setup({ compression: 'gzip' });
+    await flushed(courier.flush()); // ready: the express send waits for the first round
+    add(['A']);
+    courier.express();
+    await drain();
+    expect(net.requests).toHaveLength(1);
+    expect(net.requests[0].init.keepalive).toBe(true);
+    const restore = hidePage();
+    try {
+      add(['B']);
+      await flushed(courier.flush());
+      expect(net.requests[1].init.keepalive).toBe(true);
+    } finally {
+      restore();
+    }
+    expect(net.requests.some(gzipped)).toBe(false);
+    expect(net.names()).toEqual(['A', 'B']);
+  });
+
+  it('off by default: plain JSON', async () => {
+    const { courier, add, net } = setup();
+    add(['A']);
+    await flushed(courier.flush());
+    expect(gzipped(net.requests[0])).toBe(false);
+    expect(net.requests[0].init.body).toBe(net.requests[0].text);
   });
 });
