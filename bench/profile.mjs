@@ -11,16 +11,21 @@
 // (the page view's batch, the store's first writes). PROFILE_THROTTLE=6 slows
 // the CPU 6× (Chromium's Emulation.setCPUThrottlingRate: a low-end Android
 // phone); the long tasks (≥ 50 ms) of the profiled window are listed too.
+// With `offline` (`profile.mjs ours 50000 offline`, ours only): n events
+// tracked offline (as the bench's offline drain), then the profile runs from
+// going online until the collector has all n.
 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadPeers, REPO_ROOT, WRITE_KEY } from './lib/peers.mjs';
 import { launchBrowser, LONGTASK_OBSERVER, startServers, startDemoCollector, trackLoop, warmConnection } from './lib/browser.mjs';
+import { queueOffline } from './lib/throttled.mjs';
 
 const id = process.argv[2] || 'ours';
 const profileInit = process.argv[3] === 'init';
 const profileFirst = process.argv[3] === 'first';
+const profileOffline = process.argv[4] === 'offline';
 const THROTTLE = Number(process.env.PROFILE_THROTTLE) || 1;
 const profileDelivery = process.argv[4] === 'deliver' || process.argv[3] === 'deliver';
 const n = Number(process.argv[3]) || 1000; // `profile.mjs ours 1000 deliver`: until all n are delivered
@@ -108,6 +113,17 @@ async function main() {
       await page.waitForTimeout(3000);
       ({ profile } = await cdp.send('Profiler.stop'));
       console.log(`${peer.label}: first visit: init ${ms.toFixed(1)} ms, then 3 s${slowed} (profiler on: slower than the bench)\n`);
+    } else if (profileOffline) {
+      await queueOffline(page, context, server, 'profile', n);
+      await page.waitForTimeout(5000); // stored, and a failed attempt or two
+      from = await page.evaluate(() => performance.now());
+      await cdp.send('Profiler.start');
+      const onlineWall = Date.now();
+      await context.setOffline(false);
+      const at = await server.waitFor('profile', n, 180_000, 30_000);
+      ({ profile } = await cdp.send('Profiler.stop'));
+      const delivered = at ? `all delivered ${((at - onlineWall) / 1000).toFixed(1)} s after going online` : `only ${server.stats('profile').ids.size} delivered`;
+      console.log(`${peer.label}: ${n} events queued offline, then online: ${delivered}${slowed} (profiler on: slower than the bench)\n`);
     } else if (profileInit) {
       await cdp.send('Profiler.start');
       const ms = await page.evaluate(peer.init, { origin: server.origin, key: WRITE_KEY });

@@ -35,6 +35,8 @@ const RUNS = Math.max(1, Number(process.env.BENCH_RUNS) || 5);
 const ONLY = process.env.BENCH_PEERS ? process.env.BENCH_PEERS.split(',').map((s) => s.trim()) : null;
 const OUT = process.env.BENCH_OUT || path.join(REPO_ROOT, 'BENCHMARKS.md');
 const VERBOSE = process.env.BENCH_VERBOSE === '1';
+/** Our rows: the default options, and with `compression: 'gzip'` (kept out of the peer comparisons). */
+const OURS = ['ours', 'ours-gzip'];
 const N = 1000;
 const LONG_N = 10_000;
 const LONG_TICKS = 100; // 100 calls every 10 ms: 10,000 in one second
@@ -376,7 +378,7 @@ function reportContext(data) {
     const t = (totals[row.id] ||= { raw: 0, gzip: 0, brotli: 0 });
     t.raw += row.raw; t.gzip += row.gzip; t.brotli += row.brotli;
   }
-  const others = peers.filter((x) => x.id !== 'ours' && x.id !== 'floor');
+  const others = peers.filter((x) => !OURS.includes(x.id) && x.id !== 'floor');
   const burst = (id) => (bursts[id] && bursts[id].tracked != null ? bursts[id] : null);
   const burstLongest = (id) => (burst(id) ? Math.max(burst(id).longtask || 0, burst(id).traceLongest || 0) : null);
   const shortLabel = (peer) => peer.label.replace(/ \(.*\)$/, '');
@@ -560,7 +562,7 @@ function ratiosSection({ peers, med, totals, burstLongest }) {
     '',
     '| vs | init | loop | next task | task time | delivery | requests | bytes up | brotli total | longest task, 10,000 in 1 s |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...peers.filter((peer) => peer.id !== 'ours' && peer.id !== 'floor').map((peer) =>
+    ...peers.filter((peer) => !OURS.includes(peer.id) && peer.id !== 'floor').map((peer) =>
       `| ${peer.label} | ${['init', 'sync', 'next', 'task', 'delivery', 'requests', 'bytes'].map((key) => r(peer, key)).join(' | ')} | `
       + `${ratio(totals.ours?.brotli, totals[peer.id]?.brotli)} | ${ratio(burstLongest('ours'), burstLongest(peer.id))} |`),
     `| floor (bare push / empty script) | — | ${r({ id: 'floor' }, 'sync')} | ${r({ id: 'floor' }, 'next')} | — | — | — | — | — | ${ratio(burstLongest('ours'), burstLongest('floor'))} |`,
@@ -747,6 +749,7 @@ async function main() {
       }
       continue;
     }
+    if (peer.id === 'ours-gzip') continue; // the same files as ours
     for (const [url, buf] of scripts[peer.id]) {
       sizeRows.push({ id: peer.id, label: peer.label, file: new URL(url).pathname, counts: true, ...sizes(buf) });
     }

@@ -82,26 +82,34 @@ export async function measureThrottledBurst(env, site, peer, server, run, trackB
 }
 
 /**
+ * Ours, loaded with room for a big queue (`maxQueueBytes` 64 MiB), then `n`
+ * events tracked offline, 1,000 a task (bench/profile.mjs `offline` too).
+ */
+export async function queueOffline(page, context, server, run, n) {
+  await page.evaluate(({ origin, key }) => new Promise((resolve) => {
+    window.firstparty.load(key, origin, { maxQueueBytes: 64 * 1024 * 1024 });
+    window.firstparty.ready(resolve);
+  }), { origin: server.origin, key: WRITE_KEY });
+  await page.waitForTimeout(1000);
+  await context.setOffline(true);
+  await page.evaluate(({ n, run }) => new Promise((resolve) => {
+    let i = 0;
+    const step = () => {
+      for (const end = Math.min(n, i + 1000); i < end; i++) window.firstparty.track('Bench Event', { bench_run: run, bench_i: i, plan: 'pro', price: 12.5 });
+      i < n ? setTimeout(step) : resolve();
+    };
+    step();
+  }), { n, run });
+}
+
+/**
  * Ours, unthrottled: 50,000 events tracked offline (1,000 a task), then
  * online; the longest task from going online until all 50,000 arrived.
  */
 export async function measureOfflineDrain(env, site, peer, server, run, blocked, n = 50_000) {
   const { context, page } = await openPage(env, site, peer, server, 1, blocked);
   try {
-    await page.evaluate(({ origin, key }) => new Promise((resolve) => {
-      window.firstparty.load(key, origin, { maxQueueBytes: 64 * 1024 * 1024 });
-      window.firstparty.ready(resolve);
-    }), { origin: server.origin, key: WRITE_KEY });
-    await page.waitForTimeout(1000);
-    await context.setOffline(true);
-    await page.evaluate(({ n, run }) => new Promise((resolve) => {
-      let i = 0;
-      const step = () => {
-        for (const end = Math.min(n, i + 1000); i < end; i++) window.firstparty.track('Bench Event', { bench_run: run, bench_i: i, plan: 'pro', price: 12.5 });
-        i < n ? setTimeout(step) : resolve();
-      };
-      step();
-    }), { n, run });
+    await queueOffline(page, context, server, run, n);
     await page.waitForTimeout(5000); // stored, and a failed attempt or two
     const online = await page.evaluate(() => performance.now());
     const onlineWall = Date.now();
