@@ -60,9 +60,10 @@ export const ROUND_REQUESTS = 2 * MAX_IN_FLIGHT;
 export const KEEPALIVE_DOUBT_MS = 1000;
 
 /**
- * Bytes of events an express send takes (see express()): serialized in a
- * microtask of track(), about 0.2 ms per 16 KiB on a desktop; what is left
- * goes as stored, behind it.
+ * Bytes of events an express send puts in its keepalive request (see
+ * express()): serialized in a microtask of track(), about 0.2 ms per 16 KiB
+ * on a desktop. 16 KiB of the page's 64 KiB keepalive quota leaves 48 KiB to
+ * the page's own keepalive requests (RUM, session replay) and the handover.
  */
 export const EXPRESS_BYTES = 16384;
 
@@ -105,18 +106,13 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
   const inflight = new Map<string, boolean>();
   /** Whether a request of ours carries `key` now: what a round, an express send, a sweep leave out. */
   const carrying = (key: string) => inflight.has(key);
-  /** Warned about a redirected collector. */
-  let redirectWarned = 0;
-  /** An express send is queued for the end of this task. */
-  let expressing = false;
+  /** Warned about a redirected collector; an express send is queued for the end of this task. */
+  let redirectWarned = 0, expressing = false;
   /** A sweep has run since load and since the last failure (so none is due during a backoff). */
   let swept = false;
-  /**
-   * Nothing in flight, no round under way (it keeps the queue's order: a
-   * round already has the earlier events in hand), no failure since the
-   * last 2xx (express sends must not feed the backoff), and a sweep done
-   * since load (the round at load sends what earlier visits left first).
-   */
+  // Nothing in flight, no round under way (it keeps the queue's order: a round already has the earlier events
+  // in hand), no failure since the last 2xx (express sends must not feed the backoff), and a sweep done since
+  // load (the round at load sends what earlier visits left first).
   const idle = () => !inflight.size && !flushing && swept && !attempt;
   /** A failure's backoff is under way: its retry is due later. */
   const backingOff = () => retryAt > Date.now();
@@ -141,13 +137,15 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     // Asked while flushing: what is queued now goes in one more round, after this one.
     // (Not before a retry that this round's failure made due later.)
     if (flushing) return (next ||= flushing.then(() => ((next = undefined), backingOff() ? schedule(0) : flush())));
-    return (flushing = (async () => {
-      await outbox.written();
-      // flush() sends everything queued, a round's worth at a time (bounded: a page tracking faster than it sends).
+    // flush() sends everything queued, a round's worth at a time (bounded: a page tracking faster than it sends).
+    return underWay(outbox.written().then(async () => {
       for (let rounds = sweepNow === true ? 100 : 1; rounds-- && (await round(sweepNow === true)); );
-    })()
-      .catch((error) => warn('flush failed', error))
-      .finally(() => (flushing = undefined)));
+    }));
+  }
+
+  /** `work` is the round under way: a flush asked for meanwhile, or a timer's, goes after it. */
+  function underWay(work: Promise<void>): Promise<void> {
+    return (flushing = work.catch((error) => warn('flush failed', error)).finally(() => (flushing = undefined)));
   }
 
   /** One round: other tabs' orphaned events when it is time to look, then this tab's own; true when more are waiting. */
@@ -195,13 +193,16 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
 
   /**
    * Sends records in batches, up to MAX_IN_FLIGHT at once (one keepalive
-   * request within 64 KiB while hidden); false once one needs a retry.
+   * request within 64 KiB while hidden); false once one needs a retry. An
+   * `express` send's first EXPRESS_BYTES go in a keepalive request (see
+   * express()).
    */
-  async function send(records: QueueRecord[]): Promise<boolean> {
+  async function send(records: QueueRecord[], express?: boolean): Promise<boolean> {
     const keepalive = pageHidden();
     const { maxBatchBytes } = options();
     const limit = keepalive ? Math.min(maxBatchBytes, KEEPALIVE_LIMIT - keepaliveBytes()) : maxBatchBytes;
-    await inParallel(splitBatches(records, limit), keepalive ? 1 : MAX_IN_FLIGHT, (batch) => deliver(batch, keepalive), () => !halted && !!endpoint());
+    const batches = splitBatches(records, limit, express && Math.min(EXPRESS_BYTES, limit));
+    await inParallel(batches, keepalive ? 1 : MAX_IN_FLIGHT, (batch) => deliver(batch, keepalive || batch == (express && batches[0])), () => !halted && !!endpoint());
     return !halted;
   }
 
@@ -276,12 +277,11 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
       queueMicrotask(() => {
         expressing = false;
         if (!endpoint() || !mayLeave() || pageHidden() || !idle()) return;
-        const mine = outbox.unsent(true, carrying, Math.min(EXPRESS_BYTES, options().maxBatchBytes), true);
+        const mine = outbox.unsent(true, carrying, options().maxBatchBytes + EXPRESS_BYTES, true);
         if (!mine[0]) return;
-        const sent = deliver(mine, true).then((ok) => void (ok && outbox.unsent(false, carrying, 1)[0] && schedule(0)), (error) => warn('flush failed', error));
-        // A round of its own: a flush asked for meanwhile, or a timer's, goes after it (so that
-        // what is recorded while it is out waits behind it, as behind any request in flight).
-        flushing ||= sent.finally(() => (flushing = undefined));
+        // A round of its own (so that what is recorded while it is out waits behind it, as behind
+        // any request in flight).
+        underWay(send(mine, true).then((ok) => void (ok && outbox.unsent(false, carrying, 1)[0] && schedule(0))));
       });
     },
     online(): void {
@@ -373,14 +373,14 @@ function drop(batch: QueueRecord[], status: number, outbox: Outbox, report: Cour
  * out of `batch`.
  */
 function validBody(batch: QueueRecord[], outbox: Outbox): string {
-  const body = batchBody(batch, new Date().toISOString());
+  const body = batchBody(batch);
   // JSON.stringify still the browser's own: every stored event is JSON, no parse needed (about 1 ms per 128 KiB).
   if (isNative(JSON.stringify) || isObject(parseJson(body)) || !isObject(parseJson('{}'))) return body;
   const bad = batch.filter(([, json]) => !isObject(parseJson(json)));
   warn(bad.length + ' events dropped: not valid JSON (JSON.stringify replaced?)');
   outbox.forget(keysOf(bad));
   batch.splice(0, batch.length, ...batch.filter((record) => !bad.includes(record)));
-  return batch[0] ? batchBody(batch, new Date().toISOString()) : '';
+  return batch[0] ? batchBody(batch) : '';
 }
 
 /** The records of `batch` that a refusal's `rejections` name by `index` (the demo collector's format). */
@@ -407,7 +407,12 @@ export interface Courier {
   /**
    * Events were recorded in this task: with nothing in flight, no backoff
    * and the page visible, they go in a microtask, before they are even
-   * stored (up to EXPRESS_BYTES; the rest as stored). A visitor who follows
+   * stored: the first EXPRESS_BYTES in a keepalive request, the next
+   * `maxBatchBytes` in plain ones a task later (no quota: Chromium reads
+   * their answers while a navigation is pending too, so the visitor who
+   * leaves with 100 events tracked in the leaving task seldom needs them
+   * handed over; a task later, so that a burst's bodies are not one long
+   * task); the rest as stored. A visitor who follows
    * a link or submits a form in the same task leaves a round trip later
    * (the next document takes one too): the answer's status is usually read
    * first (on 6 pages in 7 on 127.0.0.1: bench/copies.mjs),

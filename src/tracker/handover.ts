@@ -56,7 +56,7 @@ export function createHandover({ outbox, courier, reach, endpoint, mayLeave, opt
     let budget = KEEPALIVE_LIMIT - keepalive.bytes;
     // Events in a plain (visible-time) request are included: unload cancels it.
     for (const batch of splitBatches(outbox.unsent(true, (key) => inKeepalive.has(key)), Math.min(options().maxBatchBytes, budget))) {
-      const body = batchBody(batch, new Date().toISOString());
+      const body = batchBody(batch);
       const bytes = utf8Length(body);
       const keys = keysOf(batch);
       // The answer read by a page that lives on (a tab switch), or by a dying one in a

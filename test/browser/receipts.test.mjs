@@ -69,7 +69,8 @@ forEachEngine(
         const closing = await openAnswered({ site, session, collector }, '/r2');
         collector.fault({ mode: 'hang', count: Infinity }); // until switched off
         await trackMany(closing, { name: 'In Flight', prefix: 'r2-', count: 30 });
-        // The first 16 KiB of them (23 events) go at once and hang; the rest wait behind that request.
+        // The first 16 KiB of them (23 events) go at once in a keepalive request, the rest a task later in a
+        // plain one (courier.ts express()): both hang.
         await waitFor(() => collector.requests().some((r) => r.fault === 'hang' && r.events > 0), { message: 'the events in a hung request' });
         await closing.close();
         collector.fault({ mode: 'off' });
@@ -120,9 +121,10 @@ forEachEngine(
         await settle(collector);
         expectEveryCallById(collector, 102);
         const { duplicates } = tally(collector, byPrefix('r5-'));
-        // The copies are mostly re-send case 1, not the marks: the events past the 16 KiB express send
-        // go in the page-hide handover, whose answer no page reads. The same 100-event leave with
-        // localStorage free had 73–100 copies in 3 runs (2026-12-07).
+        // Copies come when the next page commits before the answers of the express send (16 KiB
+        // keepalive, the rest plain a task later) are read: the events are handed over (and the plain
+        // request's again), and without marks (case 7) the next page sends them once more. Measured
+        // 2026-12-07, 3 runs each: 148, 148, 74 copies before the plain part; 0, 150, 150 with it.
         return duplicates ? `${duplicates} copies (same event_id): re-send cases 1 and 7` : '';
       });
     });
