@@ -22,6 +22,7 @@ import { LIMITS, deeperThan, jsonCopy, keepable } from './limits.mjs';
 import { createRing, createSeenIds } from './ring.mjs';
 import { corsHeaders, corsStyle, preflightHeaders } from './cors.mjs';
 import { SESSION_MAX_AGE, identityCookies, readCookie, sessionCookie } from './cookies.mjs';
+import { requestUrl } from './requestUrl.mjs';
 import {
   BULK_PATH, REASON_TEXT, TRACK_PATH, bodyItems, carriedBy, checkEvent, isPlainObject, summary,
 } from './validate.mjs';
@@ -413,7 +414,7 @@ function isDedupeKey(id) {
  * @returns {boolean}
  */
 function handle(ctx, req, res) {
-  const url = new URL(req.url || '/', 'http://collector.invalid');
+  const url = requestUrl(req, 'http://collector.invalid');
   const route = url.pathname;
   if (route === TRACK_PATH || route === BULK_PATH) {
     onTrack(ctx, req, res, route).catch((err) => internalError(res, err));

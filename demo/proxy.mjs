@@ -14,6 +14,7 @@
 
 import http from 'node:http';
 import https from 'node:https';
+import { requestUrl } from './requestUrl.mjs';
 
 /**
  * Headers that describe one connection, not the message (RFC 9110 §7.6.1):
@@ -49,7 +50,7 @@ export function createProxy({ prefix, upstream, routes }) {
   const base = () => new URL(typeof upstream === 'function' ? upstream() : upstream);
 
   function handle(req, res) {
-    const url = new URL(req.url || '/', 'http://proxy.invalid');
+    const url = requestUrl(req, 'http://proxy.invalid');
     if (!url.pathname.startsWith(prefix + '/')) return false;
     const route = url.pathname.slice(prefix.length);
     if (!routes.includes(route)) {

@@ -22,6 +22,7 @@ import { createProxy } from './proxy.mjs';
 import { LIMITS, toWire } from './limits.mjs';
 import { createGuard, loopbackHosts } from './guard.mjs';
 import { isJsonType, isPlainObject } from './validate.mjs';
+import { requestUrl } from './requestUrl.mjs';
 
 const DEMO_DIR = path.join(REPO_ROOT, 'demo');
 export const DEMO_WRITE_KEY = 'demo-write-key-01';
@@ -206,7 +207,7 @@ export async function startDemoServer(options = {}) {
   /** Demo page, its assets, and SPA routes (/spa/*) that a reload must survive. */
   function page(req, res, pageOrigin, collectorOrigin) {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-    const url = new URL(req.url || '/', 'http://demo.invalid');
+    const url = requestUrl(req, 'http://demo.invalid');
     if (url.pathname === '/' || url.pathname === '/index.html' || url.pathname.startsWith('/spa/')) {
       const html = renderPage({ collectorOrigin, pageOrigin, query: url.searchParams });
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
@@ -234,7 +235,7 @@ export async function startDemoServer(options = {}) {
    * refused without CORS headers, and POSTs must be application/json.
    */
   function demoApi(req, res) {
-    const url = new URL(req.url || '/', 'http://demo.invalid');
+    const url = requestUrl(req, 'http://demo.invalid');
     if (!url.pathname.startsWith('/demo/')) return false;
     const from = guard.origin(req);
     if (from === 'refused') {

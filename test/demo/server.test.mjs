@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../../demo/collector.mjs';
+import http from 'node:http';
 import { SNIPPET_PLACEHOLDER, startDemoServer } from '../../demo/server.mjs';
 import { cleanupDirs, deepEventJson, ev, openStream, post, tempDir } from './helpers.mjs';
 
@@ -23,7 +24,18 @@ afterAll(async () => {
   cleanupDirs();
 });
 
+/** Status of a GET for the raw request target `path` (fetch() would normalize it). */
+const rawStatus = (port, path) =>
+  new Promise((resolve, reject) => http.get({ host: '127.0.0.1', port, path }, (res) => (res.resume(), resolve(res.statusCode))).on('error', reject));
+
 describe('startDemoServer', () => {
+  it("answers request targets that a URL parser reads as host-less ('//', '//x', '/fp//') with 404 on both origins (it was a 500 and a logged TypeError), and stays up", async () => {
+    for (const port of [demo.port, demo.secondPort]) {
+      for (const path of ['//', '//evil.example/x', '/fp//']) expect(await rawStatus(port, path)).toBe(404);
+    }
+    expect((await fetch(demo.url)).status).toBe(200);
+  });
+
   it('listens on a free port and reports its URLs', () => {
     expect(demo.port).toBeGreaterThan(0);
     expect(demo.url).toBe(`http://127.0.0.1:${demo.port}/`);
