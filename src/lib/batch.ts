@@ -39,17 +39,16 @@ export function recordBytes(record: QueueRecord): number {
 
 /**
  * Splits records, in order, into batches whose bodies stay within `maxBytes`
- * (the first within `firstBytes`, when given) and `maxEvents`. A single record
- * over the limit gets a batch of its own (the caller drops it when even that
- * cannot be sent).
+ * and `maxEvents`. A single record over the limit gets a batch of its own (the
+ * caller drops it when even that cannot be sent).
  */
-export function splitBatches(records: QueueRecord[], maxBytes: number, firstBytes?: number | false, maxEvents = 500): QueueRecord[][] {
+export function splitBatches(records: QueueRecord[], maxBytes: number, maxEvents = 500): QueueRecord[][] {
   const batches: QueueRecord[][] = [];
   let batch: QueueRecord[] = [];
   let bytes = ENVELOPE_BYTES;
   for (const record of records) {
     const size = recordBytes(record);
-    if (batch.length && (bytes + size > (batches[0] ? maxBytes : firstBytes || maxBytes) || batch.length >= maxEvents)) {
+    if (batch.length && (bytes + size > maxBytes || batch.length >= maxEvents)) {
       batches.push(batch);
       batch = [];
       bytes = ENVELOPE_BYTES;

@@ -193,16 +193,13 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
 
   /**
    * Sends records in batches, up to MAX_IN_FLIGHT at once (one keepalive
-   * request within 64 KiB while hidden); false once one needs a retry. An
-   * `express` send's first EXPRESS_BYTES go in a keepalive request (see
-   * express()).
+   * request within 64 KiB while hidden); false once one needs a retry.
    */
-  async function send(records: QueueRecord[], express?: boolean): Promise<boolean> {
+  async function send(records: QueueRecord[]): Promise<boolean> {
     const keepalive = pageHidden();
     const { maxBatchBytes } = options();
     const limit = keepalive ? Math.min(maxBatchBytes, KEEPALIVE_LIMIT - keepaliveBytes()) : maxBatchBytes;
-    const batches = splitBatches(records, limit, express && Math.min(EXPRESS_BYTES, limit));
-    await inParallel(batches, keepalive ? 1 : MAX_IN_FLIGHT, (batch) => deliver(batch, keepalive || batch == (express && batches[0])), () => !halted && !!endpoint());
+    await inParallel(splitBatches(records, limit), keepalive ? 1 : MAX_IN_FLIGHT, (batch) => deliver(batch, keepalive), () => !halted && !!endpoint());
     return !halted;
   }
 
@@ -277,11 +274,11 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
       queueMicrotask(() => {
         expressing = false;
         if (!endpoint() || !mayLeave() || pageHidden() || !idle()) return;
-        const mine = outbox.unsent(true, carrying, options().maxBatchBytes + EXPRESS_BYTES, true);
-        if (!mine[0]) return;
-        // A round of its own (so that what is recorded while it is out waits behind it, as behind
-        // any request in flight).
-        underWay(send(mine, true).then((ok) => void (ok && outbox.unsent(false, carrying, 1)[0] && schedule(0))));
+        const mine = outbox.unsent(true, carrying, Math.min(EXPRESS_BYTES, options().maxBatchBytes), true);
+        // A round of its own (what is recorded while it is out waits behind it); the next maxBatchBytes read
+        // (serialized) and sent a task later (once the keepalive request carries its events); then a round.
+        const rest = () => outbox.unsent(true, carrying, 1)[0] && new Promise((resolve) => setTimeout(resolve)).then(() => send(outbox.unsent(true, carrying, options().maxBatchBytes)));
+        if (mine[0]) underWay(Promise.all([deliver(mine, true), rest()]).then(() => schedule(0)));
       });
     },
     online(): void {

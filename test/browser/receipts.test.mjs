@@ -124,7 +124,7 @@ forEachEngine(
         // Copies come when the next page commits before the answers of the express send (16 KiB
         // keepalive, the rest plain a task later) are read: the events are handed over (and the plain
         // request's again), and without marks (case 7) the next page sends them once more. Measured
-        // 2026-12-07, 3 runs each: 148, 148, 74 copies before the plain part; 0, 150, 150 with it.
+        // 2026-12-07, 3 runs each: 148, 148, 74 copies before the plain part; 0, 74, 74 with it.
         return duplicates ? `${duplicates} copies (same event_id): re-send cases 1 and 7` : '';
       });
     });

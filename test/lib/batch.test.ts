@@ -102,19 +102,7 @@ describe('splitBatches', () => {
   it('caps a batch at 500 events (or maxEvents)', () => {
     const records = Array.from({ length: 1201 }, (_, i) => record(i));
     expect(splitBatches(records, 1e9).map((b) => b.length)).toEqual([500, 500, 201]);
-    expect(splitBatches(records.slice(0, 7), 1e9, false, 3).map((b) => b.length)).toEqual([3, 3, 1]);
-  });
-
-  it('keeps the first batch within firstBytes when given (an express send: its keepalive part), the rest within maxBytes', () => {
-    const records = Array.from({ length: 40 }, (_, i) => record(i, 'x'.repeat(1000)));
-    const [first, ...rest] = splitBatches(records, 10000, 3000);
-    const bytes = (batch: QueueRecord[]) => byteLength(batchBody(batch, SENT_AT));
-    expect(bytes(first)).toBeLessThanOrEqual(3000);
-    expect(bytes([...first, records[first.length]])).toBeGreaterThan(3000);
-    expect(rest.every((batch) => bytes(batch) <= 10000)).toBe(true);
-    expect(rest.slice(0, -1).every((batch) => bytes(batch) > 10000 - 1100)).toBe(true); // full but the last
-    expect([first, ...rest].flat()).toEqual(records);
-    expect(splitBatches(records, 10000, false)).toEqual(splitBatches(records, 10000));
+    expect(splitBatches(records.slice(0, 7), 1e9, 3).map((b) => b.length)).toEqual([3, 3, 1]);
   });
 });
 
