@@ -275,10 +275,10 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
         expressing = false;
         if (!endpoint() || !mayLeave() || pageHidden() || !idle()) return;
         const mine = outbox.unsent(true, carrying, Math.min(EXPRESS_BYTES, options().maxBatchBytes), true);
-        // A round of its own (what is recorded while it is out waits behind it); the next maxBatchBytes read
-        // (serialized) and sent a task later (once the keepalive request carries its events); then a round.
-        const rest = () => outbox.unsent(true, carrying, 1)[0] && new Promise((resolve) => setTimeout(resolve)).then(() => send(outbox.unsent(true, carrying, options().maxBatchBytes)));
-        if (mine[0]) underWay(Promise.all([deliver(mine, true), rest()]).then(() => schedule(0)));
+        // A round of its own (what is recorded while it is out waits behind it); once its 2xx is read
+        // (not offline, not failing: a failure brings the backoff), the next maxBatchBytes, read then;
+        // then a round.
+        if (mine[0]) underWay(deliver(mine, true).then((ok) => ok && !attempt && send(outbox.unsent(true, carrying, options().maxBatchBytes))).then(() => schedule(0)));
       });
     },
     online(): void {
@@ -404,12 +404,13 @@ export interface Courier {
   /**
    * Events were recorded in this task: with nothing in flight, no backoff
    * and the page visible, they go in a microtask, before they are even
-   * stored: the first EXPRESS_BYTES in a keepalive request, the next
-   * `maxBatchBytes` in plain ones a task later (no quota: Chromium reads
-   * their answers while a navigation is pending too, so the visitor who
-   * leaves with 100 events tracked in the leaving task seldom needs them
-   * handed over; a task later, so that a burst's bodies are not one long
-   * task); the rest as stored. A visitor who follows
+   * stored: the first EXPRESS_BYTES in a keepalive request, and once its
+   * 2xx is read the next `maxBatchBytes` in plain ones (no quota: Chromium
+   * reads their answers while a navigation is pending too, so the visitor
+   * who leaves with 100 events tracked in the leaving task seldom needs them
+   * handed over; read in the answer's task, so that a burst's bodies are not
+   * one long task; none after a failure, which brings the backoff); the rest
+   * as stored. A visitor who follows
    * a link or submits a form in the same task leaves a round trip later
    * (the next document takes one too): the answer's status is usually read
    * first (on 6 pages in 7 on 127.0.0.1: bench/copies.mjs),
