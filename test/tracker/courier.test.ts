@@ -973,6 +973,19 @@ describe('express(): events recorded while nothing is in flight go at the end of
     expect(net.names()).toEqual(range(60));
     expect(await store.all()).toEqual([]);
   });
+  it('sends the plain part only behind the keepalive part\'s 2xx: none while it is unanswered (offline, a slow network), none after a 503', async () => {
+    const held = hold(1);
+    const { courier, add, net } = await ready({ replies: [held[0].promise], maxBatchBytes: 30000 });
+    add(range(60), 1000);
+    courier.express();
+    await drain();
+    await advance(500); // tasks and timers run: still only the keepalive request
+    expect(net.requests).toHaveLength(1);
+    expect(net.requests[0].init.keepalive).toBe(true);
+    held[0].resolve(503);
+    await drain();
+    expect(net.requests).toHaveLength(1); // the backoff decides when the rest goes
+  });
 });
 
 describe("compression: 'gzip'", () => {
