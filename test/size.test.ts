@@ -73,8 +73,8 @@ const BUDGETS = {
   //           (+2 B), 10 more names mangled (−30 B), sent_at once a batch (−13 B); 11,420 B.
   //     +73 B compression: 'gzip' (+~100 B), 8 more names mangled and
   //           unsafe_proto paying for part of it; 11,493 B.
-  //      −4 B the express send's next 128 KiB in plain requests behind its 2xx, paid
-  //           for by batchBody's default sent_at and one underWay() helper; 11,489 B.
+  //      −6 B the express send's next 128 KiB in plain requests behind its 2xx, paid
+  //           for by batchBody's default sent_at and one underWay() helper; 11,487 B.
   iifeBrotli: 11500,
   // The 1,000 B plus the fast-bounce fallback's privacy checks (GPC,
   // opt-out, consent, waiting calls): 100 B that must not be traded for bytes.

@@ -276,9 +276,9 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
         if (!endpoint() || !mayLeave() || pageHidden() || !idle()) return;
         const mine = outbox.unsent(true, carrying, Math.min(EXPRESS_BYTES, options().maxBatchBytes), true);
         // A round of its own (what is recorded while it is out waits behind it); once its 2xx is read
-        // (not offline, not failing: a failure brings the backoff), the next maxBatchBytes, read then;
-        // then a round.
-        if (mine[0]) underWay(deliver(mine, true).then((ok) => ok && !attempt && send(outbox.unsent(true, carrying, options().maxBatchBytes))).then(() => schedule(0)));
+        // (deliver() is false for a failure, which brings the backoff: none offline), the next
+        // maxBatchBytes, read then; then a round.
+        if (mine[0]) underWay(deliver(mine, true).then((ok) => ok && send(outbox.unsent(true, carrying, options().maxBatchBytes))).then(() => schedule(0)));
       });
     },
     online(): void {
