@@ -412,6 +412,31 @@ describe('delivery', () => {
     expect(warnings().some((w) => w.includes('Huge'))).toBe(true);
   });
 
+  it('an event just under the size limit still fits a 64 KiB body (the keepalive quota) with the envelope; one over it is dropped', async () => {
+    const { fp, net } = setup();
+    // The time zone known (the first batch looks it up) and a new page state (a new context): the
+    // events hold it, not the placeholder that batch.ts reserves room for.
+    fp.track('Warm');
+    await flushed(fp.flush());
+    document.title = 'Edge page';
+    net.requests.length = 0;
+    const big = Object.fromEntries(range(16).map((key) => [key, 'x'.repeat(4000)]));
+    fp.track('Edge', { ...big, pad: '' });
+    await flushed(fp.flush());
+    // The probe's JSON, as stored: its body less the envelope `{"events":[` … `],"sent_at":"…"}`.
+    const probe = byteLength(net.requests[0].text) - byteLength(JSON.stringify({ events: [], sent_at: new Date().toISOString() }));
+    net.requests.length = 0;
+    // Events whose JSON is 65,440 to 65,540 B: around the limit (64 KiB less the 50 B envelope).
+    const pads = range(101).map((_, i) => 65440 - probe + i);
+    for (const length of pads) fp.track('Edge', { ...big, pad: 'y'.repeat(length) });
+    await flushed(fp.flush());
+    const sent = net.events().map((event) => event.properties.pad.length);
+    for (const request of net.requests) expect(byteLength(request.text)).toBeLessThanOrEqual(65536);
+    expect(sent.length).toBeGreaterThan(20); // those up to the limit went
+    expect(sent).toEqual(pads.slice(0, sent.length)); // in order, none skipped below the limit
+    expect(warnings().filter((w) => w.includes('too large'))).toHaveLength(pads.length - sent.length);
+  });
+
   it('caps the queue at maxQueue while the collector is failing, dropping the oldest with a warning', async () => {
     const { fp, net } = setup({ options: { maxQueue: 5 }, replies: ['network-error', 'network-error', 200] });
     const dropped = vi.fn();

@@ -41,8 +41,9 @@ export interface DeliveryDependencies {
 
 /** Wires the parts; `start()` starts listening and sending, `stop()` removes every listener and timer. */
 export function createDelivery({ store, spill, tabId, nextKey, reach, endpoint, mayLeave, options, fetch, sendBeacon, report }: DeliveryDependencies) {
-  // No single event may be larger than a hidden page can send (64 KiB, less the envelope).
-  const limits = () => ({ ...options(), maxEventBytes: Math.min(options().maxBatchBytes, KEEPALIVE_LIMIT) - 32 });
+  // No single event may be larger than a hidden page can send: 64 KiB, less the body's envelope
+  // (batch.ts ENVELOPE_BYTES, 50 B; 32 left a 65,504 B event's body 18 B over the quota).
+  const limits = () => ({ ...options(), maxEventBytes: Math.min(options().maxBatchBytes, KEEPALIVE_LIMIT) - 50 });
   const outbox = createOutbox({ store, spill, tabId, nextKey, limits, failing: reach.failing, stored: () => courier.stored(), report });
   const courier = createCourier({ outbox, reach, tabId, endpoint, mayLeave, options, fetch, report });
   const handover = createHandover({ outbox, courier, reach, endpoint, mayLeave, options, sendBeacon, report });
