@@ -13,19 +13,22 @@
 // phone); the long tasks (≥ 50 ms) of the profiled window are listed too.
 // With `offline` (`profile.mjs ours 50000 offline`, ours only): n events
 // tracked offline (as the bench's offline drain), then the profile runs from
-// going online until the collector has all n.
+// going online until the collector has all n. With `burst` (`profile.mjs ours
+// burst`, ours only): 10,000 track() calls in one second (100 every 10 ms, as
+// the bench's burst), until the collector has them all.
 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadPeers, REPO_ROOT, WRITE_KEY } from './lib/peers.mjs';
-import { launchBrowser, LONGTASK_OBSERVER, startServers, startDemoCollector, trackLoop, warmConnection } from './lib/browser.mjs';
+import { launchBrowser, LONGTASK_OBSERVER, startServers, startDemoCollector, trackBurst, trackLoop, warmConnection } from './lib/browser.mjs';
 import { queueOffline } from './lib/throttled.mjs';
 
 const id = process.argv[2] || 'ours';
 const profileInit = process.argv[3] === 'init';
 const profileFirst = process.argv[3] === 'first';
 const profileOffline = process.argv[4] === 'offline';
+const profileBurst = process.argv[3] === 'burst';
 const THROTTLE = Number(process.env.PROFILE_THROTTLE) || 1;
 const profileDelivery = process.argv[4] === 'deliver' || process.argv[3] === 'deliver';
 const n = Number(process.argv[3]) || 1000; // `profile.mjs ours 1000 deliver`: until all n are delivered
@@ -124,6 +127,16 @@ async function main() {
       ({ profile } = await cdp.send('Profiler.stop'));
       const delivered = at ? `all delivered ${((at - onlineWall) / 1000).toFixed(1)} s after going online` : `only ${server.stats('profile').ids.size} delivered`;
       console.log(`${peer.label}: ${n} events queued offline, then online: ${delivered}${slowed} (profiler on: slower than the bench)\n`);
+    } else if (profileBurst) {
+      await page.evaluate(peer.init, { origin: server.origin, key: WRITE_KEY });
+      await page.waitForTimeout(3000);
+      from = await page.evaluate(() => performance.now());
+      await cdp.send('Profiler.start');
+      const burst = await page.evaluate(trackBurst, { total: 10_000, ticks: 100, run: 'profile', name: 'Bench Event', deadline: 60_000 });
+      const at = await server.waitFor('profile', burst.tracked, 120_000, 15_000);
+      ({ profile } = await cdp.send('Profiler.stop'));
+      const delivered = at ? `all delivered ${((at - burst.endWall) / 1000).toFixed(1)} s after the last` : `only ${server.stats('profile').ids.size} delivered`;
+      console.log(`${peer.label}: ${burst.tracked} track() calls in ${(burst.ms / 1000).toFixed(2)} s: ${delivered}${slowed} (profiler on: slower than the bench)\n`);
     } else if (profileInit) {
       await cdp.send('Profiler.start');
       const ms = await page.evaluate(peer.init, { origin: server.origin, key: WRITE_KEY });

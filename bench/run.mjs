@@ -28,7 +28,7 @@ import zlib from 'node:zlib';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { loadPeers, REPO_ROOT, WRITE_KEY } from './lib/peers.mjs';
-import { launchBrowser, newPage, startServers, startDemoCollector, snapshotDist, trackLoop, USE_ROUTE, warmConnection } from './lib/browser.mjs';
+import { launchBrowser, newPage, startServers, startDemoCollector, snapshotDist, trackBurst, trackLoop, USE_ROUTE, warmConnection } from './lib/browser.mjs';
 import { measureOfflineDrain, measureThrottledBurst, measureThrottledLoad, THROTTLE } from './lib/throttled.mjs';
 
 const RUNS = Math.max(1, Number(process.env.BENCH_RUNS) || 5);
@@ -158,30 +158,6 @@ function machineInfo() {
     load: os.loadavg()[0].toFixed(1),
     node: process.version,
   };
-}
-
-// ---- in-page code -------------------------------------------------------------
-
-/** 10,000 track() calls in one second: 100 every 10 ms (stops at the deadline if the tracker cannot keep up). */
-function trackBurst({ total, ticks, run, name, deadline }) {
-  return new Promise((resolve) => {
-    const track = window.__benchTrack;
-    const perTick = Math.ceil(total / ticks);
-    let i = 0;
-    performance.mark('bench-burst-start');
-    const t0 = performance.now();
-    const id = setInterval(() => {
-      const end = Math.min(total, i + perTick);
-      for (; i < end; i++) {
-        track(name, { bench_run: run, bench_i: i, plan: 'pro', price: 12.5, currency: 'EUR', source: 'bench' });
-      }
-      const t = performance.now();
-      if (i >= total || t - t0 > deadline) {
-        clearInterval(id);
-        resolve({ tracked: i, ms: t - t0, start: t0, startWall: performance.timeOrigin + t0, endWall: performance.timeOrigin + t });
-      }
-    }, 10);
-  });
 }
 
 // ---- measurement --------------------------------------------------------------

@@ -162,3 +162,25 @@ export function trackLoop({ n, run, name }) {
     channel.port2.postMessage(0);
   });
 }
+
+/** `total` track() calls in `ticks` ticks, one tick every 10 ms (10,000 in 100: 100 every 10 ms, one second; stops at the deadline if the tracker cannot keep up). */
+export function trackBurst({ total, ticks, run, name, deadline }) {
+  return new Promise((resolve) => {
+    const track = window.__benchTrack;
+    const perTick = Math.ceil(total / ticks);
+    let i = 0;
+    performance.mark('bench-burst-start');
+    const t0 = performance.now();
+    const id = setInterval(() => {
+      const end = Math.min(total, i + perTick);
+      for (; i < end; i++) {
+        track(name, { bench_run: run, bench_i: i, plan: 'pro', price: 12.5, currency: 'EUR', source: 'bench' });
+      }
+      const t = performance.now();
+      if (i >= total || t - t0 > deadline) {
+        clearInterval(id);
+        resolve({ tracked: i, ms: t - t0, start: t0, startWall: performance.timeOrigin + t0, endWall: performance.timeOrigin + t });
+      }
+    }, 10);
+  });
+}
