@@ -991,13 +991,17 @@ describe('express(): events recorded while nothing is in flight go at the end of
 describe("compression: 'gzip'", () => {
   const gzipped = (request: { init: RequestInit }) => new Headers(request.init.headers).get('Content-Encoding') === 'gzip';
 
-  it("a visible page's batches go gzipped, and decode to the events, in order", async () => {
+  it("a visible page's batches go gzipped, and decode to the events, each once", async () => {
     const { courier, add, net, store } = setup({ compression: 'gzip', maxBatchBytes: 5000 });
     add(range(20), 1000);
     await flushed(courier.flush());
     expect(net.requests.length).toBeGreaterThan(3);
     expect(net.requests.every(gzipped)).toBe(true);
-    expect(net.names()).toEqual(range(20));
+    // Requests in flight together are compressed (and read here) in real time, so they may arrive
+    // in any order, as on the network (created_at orders the events); within each body, in order.
+    const names = net.requests.map((request) => request.body.events.map((event: any) => event.name));
+    names.forEach((body) => expect(body).toEqual([...body].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))));
+    expect(names.flat().sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))).toEqual(range(20));
     expect(await store.all()).toEqual([]);
   });
 
