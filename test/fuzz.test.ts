@@ -37,6 +37,7 @@ import { logState } from '../src/lib/log';
 import { createQueue, localStorageStore, memoryStore, type EventStore, type QueueRecord } from '../src/lib/queue';
 import { bodyProblems, envelopeProblems, fakeBeacon, fakeCollector, HOST, KEY, limitOf, T0, YEAR, type Reply } from './hardening/helpers';
 import { HOSTILE } from './hardening/hostile';
+import { flushed } from './helpers/fakeNetwork';
 
 const SEED = Number(process.env.FUZZ_SEED) || 42;
 /** Scale: FUZZ_RUNS=N runs N call sequences and 10 × N single values. */
@@ -546,7 +547,8 @@ describe('fuzz: random values and call sequences at every public method', () => 
         for (let i = 0; i < 5; i++) await Promise.resolve(); // the write to the queue happens a microtask later
         let problems: string[] = [];
         if (++count % 200 === 0) {
-          await fp.flush();
+          // Under fake timers: a flush of more than one request starts the others a 0 ms timer later.
+          await flushed(fp.flush());
           problems = net.requests.flatMap((r, i) => bodyProblems(r.text, limitOf(r)).map((p) => `request ${i}: ${p}`));
           net.requests.length = 0;
         }
@@ -555,7 +557,7 @@ describe('fuzz: random values and call sequences at every public method', () => 
       }),
       { seed: SEED, numRuns: VALUE_RUNS, endOnFailure: true },
     );
-    await fp.flush();
+    await flushed(fp.flush());
     const problems = net.requests.flatMap((r) => bodyProblems(r.text, limitOf(r)));
     expect(problems).toEqual([]);
     expect(escaped).toEqual([]);

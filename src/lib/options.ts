@@ -24,13 +24,15 @@ export interface FirstpartyOptions {
   /** Cookie `Domain` for the IDs. Default: the highest domain that accepts a cookie (probed). */
   cookieDomain?: string;
   /**
-   * Largest request body in bytes while the page is visible. Default 131,072
-   * (128 KiB, about 180 typical events): building and handing one body to
-   * fetch costs about 2 ms of main thread here, so even the three requests
-   * the courier may start in one task stay far from a 50 ms long task (512
-   * KiB bodies made one of 67 ms at 10,000 events/s in `npm run bench`), and
-   * any proxy's body limit (nginx: 1 MiB by default) takes it. A hidden page sends at most
-   * 64 KiB (the keepalive/beacon quota), and no single event may be larger.
+   * Largest request body in bytes while the page is visible. Default 65,536
+   * (64 KiB, about 90 typical events), the keepalive/beacon quota a hidden
+   * page's requests keep to anyway: handing a body to fetch() is main-thread
+   * work that grows with its size, and with the CPU 6× slower (a low-end
+   * phone) a 128 KiB body took 20–67 ms of one task, a 64 KiB one 13–41 ms
+   * (bench/profile.mjs `burst`; 10,000 events/s: longest task 76–101 ms
+   * instead of 93–140 ms on the same machine). Three requests in flight of
+   * 64 KiB still move 640 KB/s over a 300 ms round trip, and any proxy's body
+   * limit (nginx: 1 MiB by default) takes them. No single event may be larger.
    */
   maxBatchBytes?: number;
   /** Log every event and decision to the console. Default false. */
@@ -119,7 +121,7 @@ export const DEFAULTS: ResolvedOptions = {
   maxQueueBytes: 5 * 1024 * 1024,
   maxAge: 7 * 24 * 3600 * 1000,
   sessionTimeout: 30 * 60 * 1000,
-  maxBatchBytes: 131072,
+  maxBatchBytes: 65536,
   debug: false,
   storage: 'cookie',
   pageviews: false,

@@ -134,8 +134,8 @@ function pageLife(run) {
         `scenario 2: 1,000 track() took ${loopMs.toFixed(0)} ms in the page; delivered in ${deliveredMs} ms by ${burstPosts.length} requests ` +
           `(${burstPosts.map((r) => r.events).join(', ')} events; largest body ${Math.max(...burstPosts.map((r) => r.bytes))} B)`,
       );
-      // A visible page sends plain requests up to maxBatchBytes (128 KiB), up to 3 at once.
-      expect(burstPosts.every((r) => r.status === 200 && r.bytes <= 131072)).toBe(true);
+      // A visible page sends plain requests up to maxBatchBytes (64 KiB), up to 3 at once.
+      expect(burstPosts.every((r) => r.status === 200 && r.bytes <= 65536)).toBe(true);
       // In call order.
       // Requests in flight together may land in any order: order is checked by created_at.
       expect(inCallOrder(stored(collector, byPrefix('burst-')))).toEqual([...Array(1000).keys()]);

@@ -18,8 +18,8 @@ export const ENDPOINT = HOST + '/events/track/bulk';
 export const T0 = Date.UTC(2025, 3, 1, 10, 0, 0);
 /** The keepalive / sendBeacon cap every request body must respect. */
 export const BODY_LIMIT = 65536;
-/** A visible page's requests are not keepalive: they may be as large as maxBatchBytes (128 KiB by default). */
-export const VISIBLE_BODY_LIMIT = 131072;
+/** A visible page's requests are not keepalive: they may be as large as maxBatchBytes (64 KiB by default). */
+export const VISIBLE_BODY_LIMIT = 65536;
 /** The body limit of one request: 64 KiB for keepalive ones (a hidden page), maxBatchBytes otherwise. */
 export const limitOf = (request: { init?: RequestInit }) => (request.init?.keepalive ? BODY_LIMIT : VISIBLE_BODY_LIMIT);
 export const HOUR = 3600_000;

@@ -10,7 +10,7 @@ describe('resolveOptions', () => {
       maxQueueBytes: 5 * 1024 * 1024,
       maxAge: 7 * 24 * 3600 * 1000,
       sessionTimeout: 30 * 60 * 1000,
-      maxBatchBytes: 131072,
+      maxBatchBytes: 65536,
       storage: 'cookie',
       credentials: 'same-origin',
       compression: false,
