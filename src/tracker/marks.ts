@@ -2,8 +2,12 @@
  * The handover marks: which of the queue's events were handed to the browser
  * at page hide (`key: -time`) or are known delivered (`key: 0`), shared by
  * the tabs of the origin in localStorage (its writes are synchronous, unlike
- * an IndexedDB write issued as a page unloads), and kept in this page's
- * memory where localStorage refuses them (full, blocked) or is not ours to
+ * an IndexedDB write issued as a page unloads). Where localStorage refuses
+ * them (full of the site's own data, blocked) they are kept in this page's
+ * memory and in this tab's sessionStorage, whose quota is its own: the next
+ * page of the tab, the one that decides about a handover, still knows them
+ * (without them it sent 100 handed-over events again: R5,
+ * test/browser/receipts.test.mjs). Neither where localStorage is not ours to
  * write. What the marks mean for delivery is in outbox.ts.
  */
 import { parseJson } from '../lib/parseJson';
@@ -18,8 +22,11 @@ export type Marks = Record<string, number>;
 
 /** Creates this page's view of the marks; `writable`: localStorage is ours to write. */
 export function createMarks(writable: boolean) {
-  /** Marks that localStorage refused to hold: this page still knows them. */
-  let unwritten: Marks = {};
+  /** Marks that localStorage refused to hold: this page still knows them, and so does this tab's next page. */
+  const earlier = writable && parseJson(lsGet(MARKS, 1));
+  let unwritten: Marks = isObject(earlier) ? (earlier as Marks) : {};
+  /** The marks as stored: JSON, or null (removed) when there are none. */
+  const text = (marks: Marks) => (Object.keys(marks)[0] ? JSON.stringify(marks) : null);
   return {
     /**
      * The marks, read without trusting them (and those only this page
@@ -31,7 +38,8 @@ export function createMarks(writable: boolean) {
       const held: Marks = Object.assign(isObject(stored) ? (stored as Marks) : {}, unwritten);
       if (change) {
         change(held);
-        unwritten = writable && lsSet(MARKS, Object.keys(held)[0] ? JSON.stringify(held) : null) ? {} : held;
+        unwritten = writable && lsSet(MARKS, text(held)) ? {} : held;
+        writable && lsSet(MARKS, text(unwritten), 1);
       }
       return held;
     },
@@ -39,6 +47,8 @@ export function createMarks(writable: boolean) {
     clear(): void {
       unwritten = {};
       lsSet(MARKS, null);
+      lsSet(MARKS, null, 1);
     },
   };
 }
+

@@ -122,9 +122,12 @@ forEachEngine(
         expectEveryCallById(collector, 102);
         const { duplicates } = tally(collector, byPrefix('r5-'));
         // Copies come when the next page commits before the answers of the express send (16 KiB
-        // keepalive, the rest plain a task later) are read: the events are handed over (and the plain
-        // request's again), and without marks (case 7) the next page sends them once more. Measured
-        // 2026-12-07, 3 runs each: 148, 148, 74 copies before the plain part; 0, 74, 74 with it.
+        // keepalive, the rest plain behind its 2xx) are read: the plain request's events are handed
+        // over too (case 3), and the next page sends them once more after the grace (case 1; the marks
+        // that localStorage refuses reach it through sessionStorage). Measured 2026-12-07, 3 runs each:
+        // 148, 148, 74 copies before the plain part; 0, 74, 74 with it; 2026-12-08 (64 KiB bodies,
+        // marks in sessionStorage) 74, 74, 148: the plain request's 74 events, handed over, then after
+        // the grace.
         return duplicates ? `${duplicates} copies (same event_id): re-send cases 1 and 7` : '';
       });
     });

@@ -50,7 +50,7 @@ export function startOutbox({ store = memoryStore(), spill = localStorageStore(S
   const report = vi.fn();
   const state = {
     failing: false,
-    limits: { maxQueue: DEFAULTS.maxQueue, maxQueueBytes: DEFAULTS.maxQueueBytes, maxAge: DEFAULTS.maxAge, maxEventBytes: 65504, ...limits },
+    limits: { maxQueue: DEFAULTS.maxQueue, maxQueueBytes: DEFAULTS.maxQueueBytes, maxAge: DEFAULTS.maxAge, maxEventBytes: 65486, ...limits },
   };
   const makeKey = createKeyMaker(tabId);
   /** Every key handed out, in order. */

@@ -18,6 +18,7 @@ beforeEach(() => {
   vi.useFakeTimers({ now: T0 });
   warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
   localStorage.clear();
+  sessionStorage.clear();
 });
 afterEach(() => {
   logState.debug = false;
@@ -25,6 +26,7 @@ afterEach(() => {
   vi.restoreAllMocks();
   vi.unstubAllGlobals();
   localStorage.clear();
+  sessionStorage.clear();
 });
 
 /** Runs the timers due now (the write slices) and lets the writes settle. */
@@ -596,5 +598,26 @@ describe('outbox: the receipt rules for handovers (reclaim(), marks in memory)',
     expect(outbox.waiting(a)).toBe(false);
     vi.advanceTimersByTime(HANDOVER_GRACE_MS);
     expect(namesOf(outbox.unsent(false, none))).toEqual([]);
+  });
+
+  it("marks localStorage refuses reach the tab's next page (sessionStorage): a handover whose 2xx was read is deleted there, not sent again; one unanswered waits out its grace", async () => {
+    const store = memoryStore();
+    const first = startOutbox({ store });
+    const a = first.add('A');
+    const b = first.add('B');
+    await first.outbox.written();
+    const restore = refuseLocalStorage();
+    const handed = Date.now();
+    first.outbox.handOver([a, b], -1);
+    first.outbox.handOver([a], 0); // A's 2xx, read as the page went
+    // The next page of the tab (a tab ID of its own), localStorage still full.
+    const next = startOutbox({ store, tabId: OTHER_TAB });
+    const early = await next.outbox.sweep();
+    expect(namesOf(early.others)).toEqual([]);
+    expect(early.due).toBe(handed + HANDOVER_GRACE_MS);
+    expect(await stored(store)).toEqual(['B']);
+    vi.advanceTimersByTime(HANDOVER_GRACE_MS);
+    expect(namesOf((await next.outbox.sweep()).others)).toEqual(['B']);
+    restore();
   });
 });
