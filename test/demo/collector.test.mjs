@@ -510,6 +510,8 @@ describe('script route', () => {
     expect(js.headers.get('content-type')).toMatch(/^text\/javascript/);
     expect(js.headers.get('access-control-allow-origin')).toBe('*');
     expect(await js.text()).toBe('/* lib */ window.x = 1;');
+    // The build links no map from the script (bytes every visitor downloads): the header does.
+    expect(js.headers.get('sourcemap')).toBe('/js/firstparty.min.js.map');
     const map = await fetch(url + '/js/firstparty.min.js.map');
     expect(map.headers.get('content-type')).toMatch(/^application\/json/);
     expect(await map.text()).toBe('{"version":3}');
