@@ -9,7 +9,7 @@ import { timezone, TIMEZONE_PENDING } from './context';
 export const KEEPALIVE_LIMIT = 65536;
 
 /** Room for `{"events":[…],"sent_at":"2026-12-07T18:00:00.000Z"}`, and the comma after each event. */
-const ENVELOPE_BYTES = 50;
+export const ENVELOPE_BYTES = 50;
 const COMMA_BYTES = 1;
 
 /**

@@ -8,7 +8,7 @@
  * allowed: a page under Global Privacy Control, opted out, or waiting for
  * consent listens to nothing, touches no storage, and sends nothing.
  */
-import { KEEPALIVE_LIMIT } from '../lib/batch';
+import { ENVELOPE_BYTES, KEEPALIVE_LIMIT } from '../lib/batch';
 import { listen } from '../lib/listen';
 import { holdTabLock } from '../lib/locks';
 import { onPageHide } from '../lib/onPageHide';
@@ -42,8 +42,8 @@ export interface DeliveryDependencies {
 /** Wires the parts; `start()` starts listening and sending, `stop()` removes every listener and timer. */
 export function createDelivery({ store, spill, tabId, nextKey, reach, endpoint, mayLeave, options, fetch, sendBeacon, report }: DeliveryDependencies) {
   // No single event may be larger than a hidden page can send: 64 KiB, less the body's envelope
-  // (batch.ts ENVELOPE_BYTES, 50 B; 32 left a 65,504 B event's body 18 B over the quota).
-  const limits = () => ({ ...options(), maxEventBytes: Math.min(options().maxBatchBytes, KEEPALIVE_LIMIT) - 50 });
+  // (32 B, as it was, left a 65,504 B event's body 17 B over the quota).
+  const limits = () => ({ ...options(), maxEventBytes: Math.min(options().maxBatchBytes, KEEPALIVE_LIMIT) - ENVELOPE_BYTES });
   const outbox = createOutbox({ store, spill, tabId, nextKey, limits, failing: reach.failing, stored: () => courier.stored(), report });
   const courier = createCourier({ outbox, reach, tabId, endpoint, mayLeave, options, fetch, report });
   const handover = createHandover({ outbox, courier, reach, endpoint, mayLeave, options, sendBeacon, report });
