@@ -38,7 +38,7 @@ export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 // Static files the collection Domain serves, as the snippet expects them.
 // (The snippet has no source map: the build writes none.) The script's map is
 // named by a `SourceMap` header (DevTools read it), not by a comment in the
-// script, which every visitor would download (26 B brotli).
+// script, which every visitor would download (23 B brotli).
 const SCRIPTS = {
   '/js/firstparty.min.js': ['firstparty.min.js', 'text/javascript; charset=utf-8', '/js/firstparty.min.js.map'],
   '/js/firstparty.min.js.map': ['firstparty.min.js.map', 'application/json; charset=utf-8'],

@@ -1,9 +1,10 @@
 /**
- * localStorage (and, with `session`, sessionStorage) access that never throws: it is missing in some embedded
- * webviews, throws `SecurityError` when storage is blocked (e.g. Chrome's
- * "block third-party cookies" in an iframe) and `QuotaExceededError` when full
- * (Safari private mode before 11).
+ * localStorage (and, with `session`, sessionStorage) access that never
+ * throws: it is missing in some embedded webviews, throws `SecurityError`
+ * when storage is blocked (e.g. Chrome's "block third-party cookies" in an
+ * iframe) and `QuotaExceededError` when full (Safari private mode before 11).
  */
+
 /** Reads a localStorage key (`session`: this tab's sessionStorage); null when missing or refused. */
 export function lsGet(key: string, session?: unknown): string | null {
   try {

@@ -5,10 +5,11 @@
  * an IndexedDB write issued as a page unloads). Where localStorage refuses
  * them (full of the site's own data, blocked) they are kept in this page's
  * memory and in this tab's sessionStorage, whose quota is its own: the next
- * page of the tab, the one that decides about a handover, still knows them
- * (without them it sent 100 handed-over events again: R5,
- * test/browser/receipts.test.mjs). Neither where localStorage is not ours to
- * write. What the marks mean for delivery is in outbox.ts.
+ * page of the tab, the one that decides about a handover, still knows them.
+ * Without them it sent again at once what the handover carried, and what a
+ * hidden page's 2xx had delivered but its IndexedDB delete not yet removed.
+ * Neither where localStorage is not ours to write. What the marks mean for
+ * delivery is in outbox.ts.
  */
 import { parseJson } from '../lib/parseJson';
 import { lsGet, lsSet } from '../lib/storage';
