@@ -30,9 +30,14 @@ const terserOptions = {
  * `builtins: true` lets it shorten the ones terser's DOM list also holds
  * (`hide`, `show`, `release`, `forget`, `added`, `waiting`): the regex alone
  * decides. So each name here must stay one that no browser API, public
- * method, option, `on()` detail or payload field uses.
+ * method, option, `on()` detail or payload field uses. `queue` and `fetch`
+ * are createFirstparty()'s dependencies, which the IIFE never takes from
+ * outside (the ES module, unmangled, does); `at`, `ok`, `options`, `domain`
+ * are also names of browser APIs this script never reads (Array's `at`,
+ * Response's `ok`, a select's `options`, document's `domain`): one that it
+ * reads must leave this list.
  */
-const internalProperties = /^(unsent|carried|waiting|handOver|reclaim|rescue|sweep|written|forget|failing|due|outbox|courier|handover|added|tried|handed|express|received|stored|schedule|later|online|fail|hide|show|release|hold|blocks|recording|mayLeave|report|reach|tabId|nextKey|spill|era|others|limits|endpoint|keep|emit|retryAfter|profileId|sessionId|setProfileId|setProfile|identity|store|read|bytes|mark|json|time|done|middlewares|callback|allow|stop|start|_replay)$/;
+const internalProperties = /^(unsent|carried|waiting|handOver|reclaim|rescue|sweep|written|forget|failing|due|outbox|courier|handover|added|tried|handed|express|received|stored|schedule|later|online|fail|hide|show|release|hold|blocks|recording|mayLeave|report|reach|tabId|nextKey|spill|era|others|limits|endpoint|keep|emit|retryAfter|profileId|sessionId|setProfileId|setProfile|identity|store|read|bytes|mark|json|time|done|middlewares|callback|allow|stop|start|_replay|any|queue|options|fetch|domain|ok|at)$/;
 
 export default [
   // The snippet pasted into pages (no imports; ES output adds no wrapper), with

@@ -1,3 +1,4 @@
+import { listen } from './listen';
 import { lsGet, lsSet } from './storage';
 
 /**
@@ -26,12 +27,13 @@ export function startHeartbeat(tabId: string): () => void {
   const onHide = (event: PageTransitionEvent) => event.persisted || lsSet(key, null);
   beat();
   const timer = setInterval(beat, BEAT_MS);
-  addEventListener('pagehide', onHide);
-  addEventListener('pageshow', beat);
+  const unlisten = listen([
+    ['pagehide', onHide],
+    ['pageshow', beat],
+  ]);
   return () => {
     clearInterval(timer);
-    removeEventListener('pagehide', onHide);
-    removeEventListener('pageshow', beat);
+    unlisten();
     lsSet(key, null);
   };
 }

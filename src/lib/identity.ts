@@ -55,7 +55,7 @@ export interface Identity {
  * keeps the visitor; when both are refused they live in memory for the page.
  * The session cookie's Max-Age slides with activity, which is what shares one
  * session across tabs: any tab's activity keeps it alive for all of them.
- * `domain` is the cookie Domain, or a function giving it when first written
+ * `domain` gives the cookie Domain when a cookie is first written
  * (the tracker probes it then, not at load).
  *
  * With `serverCookie`, the collector's responses keep the cookies alive
@@ -67,7 +67,7 @@ export interface Identity {
  */
 export function createIdentity(
   sessionTimeout: number,
-  domain: string | (() => string),
+  domain: () => string,
   storage: IdentityStorage = 'cookie',
   serverCookie = false,
 ): Identity {
@@ -132,7 +132,7 @@ export function createIdentity(
   function write(now: number): void {
     if (cookies) {
       const put = (name: string, value: string, maxAge: number) =>
-        (serverCookie && readCookie(name) === value) || writeCookie(name, value, maxAge, typeof domain == 'function' ? domain() : domain);
+        (serverCookie && readCookie(name) === value) || writeCookie(name, value, maxAge, domain());
       put(PROFILE_COOKIE, profile, PROFILE_MAX_AGE);
       put(SESSION_COOKIE, session, Math.round(sessionTimeout / 1000));
     }

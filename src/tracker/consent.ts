@@ -16,6 +16,7 @@
  * - The era: a number that changes at every stop, so that an event still in
  *   a middleware when recording stopped is dropped (see recorder.ts).
  */
+import { listen } from '../lib/listen';
 import { warn } from '../lib/log';
 import type { ResolvedOptions } from '../lib/options';
 import { hasPrivacySignal, isOptedOut, OPT_OUT, setOptedOut } from '../lib/privacy';
@@ -83,10 +84,10 @@ export function createConsent({ allow, forget, domain }: ConsentDependencies) {
       consent ??= options.consent === 'pending' ? 'pending' : isYes(options.consent);
       signal = options.respectPrivacySignals && hasPrivacySignal();
       out = isOptedOut();
-      addEventListener('storage', onStorage);
+      const unlisten = listen([['storage', onStorage]]);
       if (signal || out || refused) forget();
       else if (recording()) allow();
-      return () => removeEventListener('storage', onStorage);
+      return unlisten;
     },
 
     /**

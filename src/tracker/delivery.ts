@@ -40,13 +40,15 @@ export interface DeliveryDependencies {
 }
 
 /** Wires the parts; `start()` starts listening and sending, `stop()` removes every listener and timer. */
-export function createDelivery({ store, spill, tabId, nextKey, reach, endpoint, mayLeave, options, fetch, sendBeacon, report }: DeliveryDependencies) {
+export function createDelivery(parts: DeliveryDependencies) {
+  const { spill, tabId, reach, options } = parts;
   // No single event may be larger than a hidden page can send: 64 KiB, less the body's envelope
   // (32 B, as it was, left a 65,504 B event's body 17 B over the quota).
   const limits = () => ({ ...options(), maxEventBytes: Math.min(options().maxBatchBytes, KEEPALIVE_LIMIT) - ENVELOPE_BYTES });
-  const outbox = createOutbox({ store, spill, tabId, nextKey, limits, failing: reach.failing, stored: () => courier.stored(), report });
-  const courier = createCourier({ outbox, reach, tabId, endpoint, mayLeave, options, fetch, report });
-  const handover = createHandover({ outbox, courier, reach, endpoint, mayLeave, options, sendBeacon, report });
+  // Each part takes what it needs of the same dependencies (one object, not three lists of them).
+  const outbox = createOutbox({ ...parts, limits, failing: reach.failing, stored: () => courier.stored() });
+  const courier = createCourier({ ...parts, outbox });
+  const handover = createHandover({ ...parts, outbox, courier });
   let stops: (() => void)[] = [];
   return {
     outbox,
