@@ -22,3 +22,6 @@ export function createTimer(fire: () => unknown) {
     clear,
   };
 }
+
+/** Resolves in a later task, after `ms` (0 by default): lets the browser run what waits, render, collect garbage. */
+export const nextTask = (ms?: number) => new Promise((resolve) => setTimeout(resolve, ms));

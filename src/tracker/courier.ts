@@ -28,7 +28,7 @@ import { parseJson } from '../lib/parseJson';
 import type { QueueRecord } from '../lib/queue';
 import type { Reachability } from '../lib/reachability';
 import { locks } from '../lib/locks';
-import { createTimer } from '../lib/timer';
+import { createTimer, nextTask } from '../lib/timer';
 import { isNative, isReceipt, keepaliveBytes, post, type SendResult } from '../lib/transport';
 import type { Outbox } from './outbox';
 import { isObject } from './recorder';
@@ -219,7 +219,7 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
     outbox.carried(keys);
     const result = await post(endpoint(), body, keepalive, fetchImpl, options().credentials, !keepalive && options().compression);
     // See KEEPALIVE_DOUBT_MS.
-    if (keepalive && !result.status) await new Promise((resolve) => setTimeout(resolve, KEEPALIVE_DOUBT_MS));
+    if (keepalive && !result.status) await nextTask(KEEPALIVE_DOUBT_MS);
     keys.forEach((key) => inflight.delete(key));
     const { status } = result;
     const receipt = isReceipt(result);
@@ -301,7 +301,7 @@ export function createCourier({ outbox, reach, tabId, endpoint, mayLeave, option
 async function inParallel<T>(items: T[], width: number, work: (item: T) => Promise<unknown>, going: () => boolean): Promise<void> {
   let next = 0;
   const worker = async (later: number) => {
-    if (later) await new Promise((resolve) => setTimeout(resolve));
+    if (later) await nextTask();
     while (going() && next < items.length) await work(items[next++]);
   };
   const workers = [];

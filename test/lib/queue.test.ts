@@ -1,6 +1,6 @@
 import { IDBFactory } from 'fake-indexeddb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createQueue, type EventStore, idbStore, LOCAL_QUEUE_CHARS, localStorageStore, memoryStore, type QueueRecord } from '../../src/lib/queue';
+import { createQueue, type EventStore, idbStore, LOCAL_QUEUE_CHARS, PAGE_CHUNKS, localStorageStore, memoryStore, type QueueRecord } from '../../src/lib/queue';
 import { refuseLocalStorage } from '../helpers/cookieJar';
 
 const rec = (key: string, name = key): QueueRecord => [key, JSON.stringify({ name })];
@@ -161,6 +161,28 @@ describe('idbStore (fake-indexeddb)', () => {
     expect((await factory.databases()).map((db) => db.name)).toEqual(['firstparty-js']);
   });
 
+  it(`reads PAGE_CHUNKS (${PAGE_CHUNKS}) chunks a read, a task each: every record of a larger store, page after page`, async () => {
+    const store = idbStore();
+    const chunks = 2 * PAGE_CHUNKS + 3;
+    const written: QueueRecord[] = [];
+    for (let i = 0; i < chunks; i++) {
+      const chunk = [rec(`${i}`.padStart(4, '0') + 'a'), rec(`${i}`.padStart(4, '0') + 'b')];
+      written.push(...chunk);
+      await store.put(chunk);
+    }
+    const getAll = vi.spyOn(IDBObjectStore.prototype, 'getAll');
+    const all = await idbStore().all();
+    expect(sorted(all)).toEqual(written);
+    expect(getAll.mock.calls.map(([, count]) => count)).toEqual([PAGE_CHUNKS, PAGE_CHUNKS, PAGE_CHUNKS]);
+    // The pages follow each other: none starts where the last one began.
+    expect(getAll.mock.calls.map(([range]) => (range as IDBKeyRange | undefined)?.lower)).toEqual([undefined, written[2 * PAGE_CHUNKS - 2][0], written[4 * PAGE_CHUNKS - 2][0]]);
+    // Removal still finds each event's chunk (learnt by the paged read).
+    const reader = idbStore();
+    await reader.all();
+    await reader.remove(keys(written).filter((_, i) => i % 2));
+    expect(sorted(await idbStore().all())).toEqual(written.filter((_, i) => !(i % 2)));
+  });
+
   it('fails when IndexedDB is missing', async () => {
     vi.stubGlobal('indexedDB', undefined);
     // (async wrapper: idbStore().put currently throws synchronously here instead of rejecting; see report)
@@ -219,6 +241,13 @@ describe('createQueue', () => {
     await b.put([rec('0002'), rec('0005')]);
     await c.put([rec('0004')]);
     expect(keys(await createQueue([a, b, c]).all())).toEqual(['0001', '0002', '0003', '0004', '0005']);
+  });
+
+  it('all() gives a key held by two stores once (a spilled event also stored), as the later store holds it', async () => {
+    const [a, b] = [memoryStore(), memoryStore()];
+    await a.put([rec('0003', 'stored'), rec('0001'), rec('0002', 'stored')]);
+    await b.put([rec('0002', 'spilled'), rec('0004')]);
+    expect(await createQueue([a, b]).all()).toEqual([rec('0001'), rec('0002', 'spilled'), rec('0003', 'stored'), rec('0004')]);
   });
 
   it('all() skips a store it cannot read', async () => {
