@@ -53,7 +53,7 @@ const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 /**
  * `prefix` + `length` random base-62 characters (rejection sampling, so no bias).
- * Profile IDs are `PR` + 30 (Firstparty's format); session IDs `SE` + 30 (our choice).
+ * Profile IDs are `PR` + 30 (Firstparty's format); session IDs `SE` + 20 (our choice, as the library's).
  * @param {string} prefix
  * @param {number} [length=30]
  * @returns {string}
@@ -610,7 +610,7 @@ function ingest(ctx, req, route, text, now) {
       assigned.profile_id = out.profileId;
     }
     if (typeof event.session_id !== 'string' || !event.session_id) {
-      out.sessionId ||= cookieSession || randomId('SE');
+      out.sessionId ||= cookieSession || randomId('SE', 20);
       assigned.session_id = out.sessionId;
     }
     if (isDedupeKey(id)) batchIds.add(id);

@@ -84,7 +84,7 @@ describe('createFirstparty', () => {
     const [event] = bodies[0].body.events;
     expect(event).toMatchObject({ name: 'Form Completed', write_key: 'wk_1234567890abcd', properties: { plan: 'pro' } });
     expect(event.profile_id).toMatch(/^PR[A-Za-z0-9]{30}$/);
-    expect(event.event_id).toMatch(/^EV[A-Za-z0-9]{30}$/);
+    expect(event.event_id).toMatch(/^EV[A-Za-z0-9]{20}$/);
     // sent_at once for the batch, not on each event.
     expect(Object.keys(bodies[0].body)).toEqual(['events', 'sent_at']);
     expect(typeof bodies[0].body.sent_at).toBe('string');
@@ -106,11 +106,11 @@ describe('the event envelope', () => {
       ['context', 'created_at', 'event_id', 'name', 'profile_id', 'properties', 'sent_at', 'session_id', 'write_key'].sort(),
     );
     expect(event).toMatchObject({ name: 'Plan Selected', write_key: KEY, properties: { plan: 'pro', seats: 3 } });
-    expect(event.event_id).toMatch(/^EV[A-Za-z0-9]{30}$/);
+    expect(event.event_id).toMatch(/^EV[A-Za-z0-9]{20}$/);
     expect(event.profile_id).toBe(fp.getProfileId());
     expect(event.profile_id).toMatch(/^PR[A-Za-z0-9]{30}$/);
     expect(event.session_id).toBe(fp.getSessionId());
-    expect(event.session_id).toMatch(/^SE[A-Za-z0-9]{30}$/);
+    expect(event.session_id).toMatch(/^SE[A-Za-z0-9]{20}$/);
     expect(event.created_at).toBe(new Date(T0).toISOString());
     expect(event.sent_at).toBe(new Date(T0 + 1500).toISOString());
     expect(event.context).toMatchObject({

@@ -5,8 +5,9 @@ export interface PageContext {
   url: string;
   path: string;
   title: string;
-  referrer: string;
-  search: string;
+  /** Left out when empty (a page opened directly, a URL without a query): 26 B an event. */
+  referrer?: string;
+  search?: string;
 }
 
 /** Where a visit came from: `utm_*` parameters and ad click IDs. */
@@ -98,7 +99,8 @@ export function captureContext(version: string, page: PageSnapshot = pageSnapsho
   if (key != cachedKey) {
     const url = new URL(page.url, location.href);
     cached = {
-      page: { url: page.url, path: url.pathname, title: page.title, referrer: page.referrer, search: url.search },
+      // Empty ones are undefined, which JSON leaves out.
+      page: { url: page.url, path: url.pathname, title: page.title, referrer: page.referrer || undefined, search: url.search || undefined },
       locale: navigator.language,
       timezone: timezone(false),
       useragent: navigator.userAgent,

@@ -60,7 +60,9 @@ export function createRecorder(tracker: RecorderContext) {
     const context = captureContext(VERSION, site.page);
     runMiddlewares(
       {
-        event_id: randomId('EV'),
+        // EV + 20 base-62 characters (119 bits): unique enough for a collector to drop re-sends by,
+        // and 10 B fewer on every event than 30.
+        event_id: randomId('EV', 20),
         name: clean,
         write_key: tracker.writeKey(),
         profile_id: identity.profileId(),

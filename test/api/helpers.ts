@@ -17,7 +17,7 @@ export const HOST = 'http://127.0.0.1:9999';
 export const ENDPOINT = HOST + '/events/track/bulk';
 export const T0 = Date.UTC(2025, 3, 1, 10, 0, 0);
 export const PROFILE_ID = /^PR[A-Za-z0-9]{30}$/;
-export const SESSION_ID = /^SE[A-Za-z0-9]{30}$/;
+export const SESSION_ID = /^SE[A-Za-z0-9]{20}$/;
 
 export type SetupOptions = TrackerOptions;
 

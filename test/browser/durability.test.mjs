@@ -499,7 +499,7 @@ function identity(run) {
       await scriptLoaded(page);
       const first = await ids(page);
       expect(first.profile).toMatch(/^PR[0-9A-Za-z]{30}$/);
-      expect(first.session).toMatch(/^[A-Z]{2}[0-9A-Za-z]{30}$/);
+      expect(first.session).toMatch(/^SE[0-9A-Za-z]{20}$/);
       // This scenario is about IDs, not unload: let each page finish its flush
       // before navigating. (Navigating while a keepalive fetch is in flight is
       // the documented at-least-once case: the next page may send those events

@@ -11,7 +11,7 @@ import { createCollector, REJECT_REASONS } from '../../demo/collector.mjs';
 import { KEY, collectorsPerTest, distWith, ev, post, raw, tempDir, until } from './helpers.mjs';
 
 const PROFILE_RE = /^PR[0-9A-Za-z]{30}$/;
-const SESSION_RE = /^SE[0-9A-Za-z]{30}$/;
+const SESSION_RE = /^SE[0-9A-Za-z]{20}$/;
 
 const { start, keep } = collectorsPerTest();
 

@@ -38,7 +38,8 @@ export function envelopeProblems(event: any, { stored = false } = {}): string[] 
   const isPlainObject = (v: unknown) => !!v && typeof v === 'object' && !Array.isArray(v);
   const isIso = (v: unknown) => typeof v === 'string' && /^[+-]?\d{4,6}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(v) && !Number.isNaN(Date.parse(v));
   if (!isPlainObject(event)) return ['event is not an object'];
-  if (typeof event.event_id !== 'string' || !/^EV[A-Za-z0-9]{30}$/.test(event.event_id)) problems.push('event_id ' + JSON.stringify(event.event_id));
+  // EV + 20 base-62 characters; EV + 30 in events an earlier version stored.
+  if (typeof event.event_id !== 'string' || !/^EV[A-Za-z0-9]{20}(?:[A-Za-z0-9]{10})?$/.test(event.event_id)) problems.push('event_id ' + JSON.stringify(event.event_id));
   if (typeof event.name !== 'string' || !event.name || event.name.length > 200 || /[\0-\x1f\x7f]/.test(event.name)) problems.push('name ' + JSON.stringify(event.name)?.slice(0, 80));
   for (const field of ['write_key', 'profile_id', 'session_id'])
     if (typeof event[field] !== 'string' || !event[field]) problems.push(field + ' ' + JSON.stringify(event[field])?.slice(0, 80));

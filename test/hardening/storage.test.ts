@@ -191,7 +191,7 @@ describe('localStorage and cookies refused', () => {
       expect(net.names()).toEqual(['Cookie Throws', 'Cookie Throws 2']);
       const [a, b] = net.delivered();
       expect(b.profile_id).toMatch(/^PR[A-Za-z0-9]{30}$/);
-      expect(a.session_id).toMatch(/^SE[A-Za-z0-9]{30}$/);
+      expect(a.session_id).toMatch(/^SE[A-Za-z0-9]{20}$/);
     } finally {
       delete (document as any).cookie;
     }

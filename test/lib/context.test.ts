@@ -75,8 +75,16 @@ describe('captureContext', () => {
     const second = captureContext('1');
     expect(first.page).toMatchObject({ path: '/first', title: 'First', url: 'https://www.example.com/first?utm_source=a' });
     expect(first.campaign).toEqual({ source: 'a' });
-    expect(second.page).toMatchObject({ path: '/second', title: 'Second', url: 'https://www.example.com/second', search: '' });
+    expect(second.page).toMatchObject({ path: '/second', title: 'Second', url: 'https://www.example.com/second' });
     expect(second.campaign).toBeUndefined();
+  });
+
+  it('leaves an empty referrer and an empty query out of the JSON (26 B an event), and sends them when there are some', () => {
+    setUrl('https://www.example.com/plain');
+    const bare = captureContext('1', { url: location.href, title: 'Plain', referrer: '' });
+    expect(JSON.parse(JSON.stringify(bare)).page).toEqual({ url: 'https://www.example.com/plain', path: '/plain', title: 'Plain' });
+    const full = captureContext('1', { url: 'https://www.example.com/plain?q=1', title: 'Plain', referrer: 'https://news.example.org/' });
+    expect(JSON.parse(JSON.stringify(full)).page).toEqual({ url: 'https://www.example.com/plain?q=1', path: '/plain', title: 'Plain', referrer: 'https://news.example.org/', search: '?q=1' });
   });
 
   it('sees a screen change even on the same page', () => {

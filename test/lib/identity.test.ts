@@ -6,7 +6,7 @@ import { setUrl, START_URL } from '../helpers/page';
 const MIN = 60000;
 const TIMEOUT = 30 * MIN;
 const PR = /^PR[A-Za-z0-9]{30}$/;
-const SE = /^SE[A-Za-z0-9]{30}$/;
+const SE = /^SE[A-Za-z0-9]{20}$/;
 const T0 = Date.UTC(2025, 2, 1, 9, 0, 0);
 
 let jar: ReturnType<typeof installCookieJar>;
@@ -26,7 +26,7 @@ afterEach(() => {
 });
 
 describe('createIdentity: IDs', () => {
-  it('makes a profile ID PR + 30 base-62 characters and a session ID SE + 30', () => {
+  it('makes a profile ID PR + 30 base-62 characters and a session ID SE + 20', () => {
     const identity = createIdentity(TIMEOUT, () => '');
     expect(identity.profileId()).toMatch(PR);
     expect(identity.sessionId()).toMatch(SE);
@@ -158,7 +158,7 @@ describe('createIdentity: cookie attributes', () => {
     const [fpid] = jar.writesOf(PROFILE_COOKIE);
     const [fsid] = jar.writesOf(SESSION_COOKIE);
     expect(fpid).toMatch(/^fpid=PR[A-Za-z0-9]{30}; Path=\/; SameSite=Lax; Max-Age=31536000$/);
-    expect(fsid).toMatch(/^fsid=SE[A-Za-z0-9]{30}; Path=\/; SameSite=Lax; Max-Age=1800$/);
+    expect(fsid).toMatch(/^fsid=SE[A-Za-z0-9]{20}; Path=\/; SameSite=Lax; Max-Age=1800$/);
   });
 
   it('gives fsid the configured timeout in seconds', () => {
