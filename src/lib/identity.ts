@@ -1,6 +1,6 @@
 import { readCookie, writeCookie } from './cookies';
 import { lsGet, lsSet } from './storage';
-import { randomId } from './randomId';
+import { OWN_ID_LENGTH, randomId } from './randomId';
 
 /** Cookie (and localStorage key) holding the profile ID; our choice, Firstparty documents none. */
 export const PROFILE_COOKIE = 'fpid';
@@ -99,9 +99,7 @@ export function createIdentity(
   function sync(now: number, tick: number): void {
     lastSync = tick;
     profile = readStored(PROFILE_COOKIE) || profile || randomId('PR');
-    // A new session: SE + 20 base-62 characters (119 bits: sessions need only differ, and every
-    // event carries one: 10 B fewer than 30 is 10 KB fewer per 1,000 events).
-    session = storedSession(now, tick) || (session && tick - lastTick < sessionTimeout ? session : randomId('SE', 20));
+    session = storedSession(now, tick) || (session && tick - lastTick < sessionTimeout ? session : randomId('SE', OWN_ID_LENGTH));
     lastTick = tick;
     write(now);
   }
@@ -162,7 +160,7 @@ export function createIdentity(
     },
     reset() {
       profile = randomId('PR');
-      session = randomId('SE', 20);
+      session = randomId('SE', OWN_ID_LENGTH);
       lastTick = performance.now();
       write(Date.now());
     },

@@ -52,4 +52,3 @@ export function createMarks(writable: boolean) {
     },
   };
 }
-

@@ -9,7 +9,7 @@
 import { captureContext, pageSnapshot } from '../lib/context';
 import type { Identity } from '../lib/identity';
 import { warn } from '../lib/log';
-import { randomId } from '../lib/randomId';
+import { OWN_ID_LENGTH, randomId } from '../lib/randomId';
 import { cleanProperties } from '../lib/toJson';
 import type { CallSite, FirstpartyEvent, Properties, SourceMiddleware } from '../types';
 import { VERSION } from '../version';
@@ -60,9 +60,7 @@ export function createRecorder(tracker: RecorderContext) {
     const context = captureContext(VERSION, site.page);
     runMiddlewares(
       {
-        // EV + 20 base-62 characters (119 bits): unique enough for a collector to drop re-sends by,
-        // and 10 B fewer on every event than 30.
-        event_id: randomId('EV', 20),
+        event_id: randomId('EV', OWN_ID_LENGTH),
         name: clean,
         write_key: tracker.writeKey(),
         profile_id: identity.profileId(),

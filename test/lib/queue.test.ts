@@ -174,7 +174,7 @@ describe('idbStore (fake-indexeddb)', () => {
     const all = await idbStore().all();
     expect(sorted(all)).toEqual(written);
     expect(getAll.mock.calls.map(([, count]) => count)).toEqual([PAGE_CHUNKS, PAGE_CHUNKS, PAGE_CHUNKS]);
-    // The pages follow each other: none starts where the last one began.
+    // Each page starts after the last key of the page before.
     expect(getAll.mock.calls.map(([range]) => (range as IDBKeyRange | undefined)?.lower)).toEqual([undefined, written[2 * PAGE_CHUNKS - 2][0], written[4 * PAGE_CHUNKS - 2][0]]);
     // Removal still finds each event's chunk (learnt by the paged read).
     const reader = idbStore();
